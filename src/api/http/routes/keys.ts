@@ -1,0 +1,34 @@
+// /v1/keys: a thin translation of HTTP onto the core's key operations.
+import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../../core/core.js';
+import type { CreateKeyInput, ImportKeyInput } from '../../../core/keys/create.js';
+import type { SignInput } from '../../../core/keys/input.js';
+import type { ListKeysInput } from '../../../core/keys/list.js';
+import type { VerifyInput } from '../../../core/keys/verify.js';
+import { credential } from '../credential.js';
+import { schemas } from '../schemas.js';
+
+type Id = { Params: { id: string } };
+
+export function keyRoutes(app: FastifyInstance, core: Core): void {
+  app.post<{ Body: CreateKeyInput }>('/v1/keys', { schema: schemas.createKey }, async (req, reply) =>
+    reply.code(201).send(await core.createKey(credential(req), req.body)),
+  );
+  app.post<{ Body: ImportKeyInput }>('/v1/keys/import', { schema: schemas.importKey }, async (req, reply) =>
+    reply.code(201).send(await core.importKey(credential(req), req.body)),
+  );
+  app.get<{ Querystring: ListKeysInput }>('/v1/keys', { schema: schemas.listKeys }, (req) =>
+    core.listKeys(credential(req), req.query),
+  );
+  app.get<Id>('/v1/keys/:id', { schema: schemas.getKey }, (req) => core.getKey(credential(req), req.params.id));
+  app.post<Id & { Body: SignInput }>('/v1/keys/:id/sign', { schema: schemas.sign }, (req) =>
+    core.sign(credential(req), req.params.id, req.body),
+  );
+  app.post<Id & { Body: VerifyInput }>('/v1/keys/:id/verify', { schema: schemas.verify }, (req) =>
+    core.verify(credential(req), req.params.id, req.body),
+  );
+  app.post<Id & { Body: { state: string } }>('/v1/keys/:id/state', { schema: schemas.setState }, (req) =>
+    core.setKeyState(credential(req), req.params.id, req.body.state),
+  );
+  app.delete<Id>('/v1/keys/:id', { schema: schemas.destroyKey }, (req) => core.destroyKey(credential(req), req.params.id));
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The `keymesh` command: start a node, or talk to one over HTTP. One line per error on stderr,
+// non-zero exit codes (client.ts EXIT) so scripts can tell failures apart.
+import { isKeymeshError } from '../errors.js';
+import { CliError, EXIT } from './client.js';
+import { auditCommand } from './commands/audit.js';
+import { keysCommand } from './commands/keys.js';
+import { startCommand } from './commands/start.js';
+import { tokensCommand } from './commands/tokens.js';
+
+const USAGE = `usage: keymesh <command>
+  start [--dev] [--data-dir DIR] [--http HOST:PORT] [--unseal-passphrase-file FILE]
+  keys create|import|list|get|sign|verify|state|destroy
+  tokens create|list|revoke
+  audit list|verify
+Client options: --url URL, --token T | --token-file F (or KEYMESH_TOKEN; default DIR/admin.token),
+--data-dir DIR, --json`;
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  switch (cmd) {
+    case 'start':
+      return startCommand(argv.slice(1));
+    case 'keys':
+      return keysCommand(sub, rest);
+    case 'tokens':
+      return tokensCommand(sub, rest);
+    case 'audit':
+      return auditCommand(sub, rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return;
+    default:
+      throw new CliError(USAGE, EXIT.usage, 'USAGE');
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof CliError) {
+    process.stderr.write(`keymesh: ${e.code === 'USAGE' || e.code === 'ERROR' ? '' : e.code + ': '}${e.message}\n`);
+    process.exitCode = e.exitCode;
+  } else if (isKeymeshError(e)) {
+    process.stderr.write(`keymesh: ${e.code}: ${e.shortMessage}\n`);
+    process.exitCode = EXIT.error;
+  } else {
+    process.stderr.write(`keymesh: ${(e as Error).message ?? String(e)}\n`);
+    process.exitCode = EXIT.error;
+  }
+});

@@ -1,0 +1,89 @@
+// Node configuration from flags and environment, checked before anything starts. Secrets are
+// never taken from a flag: the unseal passphrase comes from a file or an interactive prompt.
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { invalid } from './errors.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface NodeConfig {
+  dataDir: string;
+  http: HostPort;
+  kmip: HostPort;
+  dev: boolean;
+  nodeId: string | undefined;
+  unsealPassphraseFile: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  logLevel: string;
+  enclaveThreads: number | undefined;
+}
+
+export function parseHostPort(what: string, s: string): HostPort {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  if (!m) throw invalid(`${what} must be HOST:PORT (for IPv6, [ADDR]:PORT)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw invalid(`${what} port must be 0 to 65535`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+export function formatHostPort(h: HostPort): string {
+  return isIP(h.host) === 6 ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
+}
+
+export interface StartFlags {
+  'data-dir'?: string;
+  http?: string;
+  kmip?: string;
+  dev?: boolean;
+  'node-id'?: string;
+  'unseal-passphrase-file'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'log-level'?: string;
+  'enclave-threads'?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const dev = flags.dev === true;
+  const http = parseHostPort('--http', flags.http ?? env.KEYMESH_HTTP ?? '127.0.0.1:8520');
+  const kmip = parseHostPort('--kmip', flags.kmip ?? env.KEYMESH_KMIP ?? '127.0.0.1:5696');
+  const tlsCert = flags['tls-cert'] ?? env.KEYMESH_TLS_CERT;
+  const tlsKey = flags['tls-key'] ?? env.KEYMESH_TLS_KEY;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw invalid('--tls-cert and --tls-key go together');
+  if (dev && !isLoopback(http.host)) throw invalid('a --dev node listens on loopback only');
+  if (!dev && !isLoopback(http.host) && tlsCert === undefined)
+    throw invalid('refusing to listen on a non-loopback address without TLS (--tls-cert, --tls-key)');
+  const logLevel = flags['log-level'] ?? env.KEYMESH_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const threads = flags['enclave-threads'] ?? env.KEYMESH_ENCLAVE_THREADS;
+  const enclaveThreads = threads === undefined ? undefined : Number(threads);
+  if (enclaveThreads !== undefined && (!Number.isInteger(enclaveThreads) || enclaveThreads < 1 || enclaveThreads > 64))
+    throw invalid('--enclave-threads must be a whole number from 1 to 64');
+  const nodeId = flags['node-id'] ?? env.KEYMESH_NODE_ID;
+  if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
+    throw invalid('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-');
+  return {
+    dataDir: resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh'),
+    http,
+    kmip,
+    dev,
+    nodeId,
+    unsealPassphraseFile: flags['unseal-passphrase-file'] ?? env.KEYMESH_UNSEAL_PASSPHRASE_FILE,
+    tlsCert,
+    tlsKey,
+    logLevel,
+    enclaveThreads,
+  };
+}

@@ -1,0 +1,29 @@
+// Scopes and the caller they describe. `admin` implies every scope; `keyIds` narrows a token to
+// those keys for every key-bound operation. The one place authorisation is decided.
+import { KeymeshError } from '../../errors.js';
+
+export const Scopes = ['admin', 'keys:read', 'keys:create', 'keys:sign', 'keys:manage', 'audit:read'] as const;
+export type Scope = (typeof Scopes)[number];
+
+export interface Caller {
+  /** Audit identity, e.g. `token:<id>`. */
+  actor: string;
+  tokenId: string;
+  scopes: ReadonlySet<Scope>;
+  /** null: every key. */
+  keyIds: ReadonlySet<string> | null;
+}
+
+export function hasScope(caller: Caller, scope: Scope): boolean {
+  return caller.scopes.has('admin') || caller.scopes.has(scope);
+}
+
+export function mayUseKey(caller: Caller, keyId: string): boolean {
+  return caller.keyIds === null || caller.keyIds.has(keyId);
+}
+
+export function authorize(caller: Caller, scope: Scope, keyId?: string): void {
+  if (!hasScope(caller, scope)) throw new KeymeshError('FORBIDDEN', `This token lacks the ${scope} scope.`);
+  if (keyId !== undefined && !mayUseKey(caller, keyId))
+    throw new KeymeshError('FORBIDDEN', 'This token is not allowed to use this key.');
+}

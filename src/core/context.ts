@@ -1,0 +1,55 @@
+// What every core operation is given: its dependencies and who is asking. Interfaces build a
+// Credential; the core turns it into a Caller (core.ts), so authentication, authorisation and the
+// audit of refusals happen once, here, for REST, JSON-RPC, KMIP and the CLI alike.
+import type { AuditEntry, AuditInput } from '../audit/chain.js';
+import type { Enclave } from '../enclave/enclave.js';
+import type { Store } from '../store/store.js';
+import type { Caller } from './auth/scopes.js';
+
+export interface AuditSink {
+  append(input: AuditInput): Promise<AuditEntry>;
+  list(after: number, limit: number): AuditEntry[];
+}
+
+export interface CoreMetrics {
+  signed(algorithm: string): void;
+}
+
+export interface CoreDeps {
+  nodeId: string;
+  version: string;
+  store: Store;
+  enclave: Enclave;
+  audit: AuditSink;
+  metrics: CoreMetrics;
+}
+
+/** A request as an interface hands it to the core. */
+export interface Credential {
+  /** The bearer token, as sent; undefined when none was. */
+  bearer: string | undefined;
+  requestId: string;
+}
+
+export interface OpContext {
+  deps: CoreDeps;
+  caller: Caller;
+  requestId: string;
+}
+
+/** Record that an operation is allowed; resolves once durable, before the effect. */
+export function auditAllowed(
+  ctx: OpContext,
+  action: string,
+  keyId: string | undefined,
+  details?: AuditInput['details'],
+): Promise<AuditEntry> {
+  return ctx.deps.audit.append({
+    actor: ctx.caller.actor,
+    action,
+    ...(keyId === undefined ? {} : { keyId }),
+    outcome: 'allowed',
+    requestId: ctx.requestId,
+    ...(details === undefined ? {} : { details }),
+  });
+}

@@ -1,0 +1,120 @@
+// The one core service. Every interface (REST, JSON-RPC, KMIP, CLI, console) calls these methods
+// with a Credential; `perform` authenticates, authorises, runs the operation, and audits every
+// refusal or failure, so none of that is repeated in an adapter. Operations live one per file.
+import type { AuditEntry } from '../audit/chain.js';
+import { invalid, isKeymeshError } from '../errors.js';
+import { authorize, type Caller, type Scope } from './auth/scopes.js';
+import type { CoreDeps, Credential, OpContext } from './context.js';
+import { createKey, type CreateKeyInput, importKey, type ImportKeyInput } from './keys/create.js';
+import { getKey } from './keys/get.js';
+import { listKeys, type ListKeysInput } from './keys/list.js';
+import type { KeyView } from './keys/record.js';
+import { signWithKey, type SignAnswer } from './keys/sign.js';
+import { destroyKey, setKeyState } from './keys/state.js';
+import { verifyWithKey, type VerifyInput } from './keys/verify.js';
+import type { SignInput } from './keys/input.js';
+import { authenticate } from './tokens/authenticate.js';
+import { createToken, type CreateTokenInput } from './tokens/create.js';
+import { listTokens } from './tokens/list.js';
+import type { TokenView } from './tokens/record.js';
+import { revokeToken } from './tokens/revoke.js';
+
+interface OpSpec {
+  action: string;
+  scope: Scope;
+  keyId?: string;
+  /** Reads are audited only when refused; everything else also on success (inside the op). */
+  read?: boolean;
+}
+
+export class Core {
+  constructor(readonly deps: CoreDeps) {}
+
+  private async perform<T>(cred: Credential, spec: OpSpec, fn: (ctx: OpContext) => Promise<T>): Promise<T> {
+    let caller: Caller | undefined;
+    try {
+      caller = await authenticate(this.deps.store, cred.bearer);
+      authorize(caller, spec.scope, spec.keyId);
+      return await fn({ deps: this.deps, caller, requestId: cred.requestId });
+    } catch (err) {
+      await this.auditFailure(cred, spec, caller, err);
+      throw err;
+    }
+  }
+
+  private async auditFailure(cred: Credential, spec: OpSpec, caller: Caller | undefined, err: unknown): Promise<void> {
+    const code = isKeymeshError(err) ? err.code : 'INTERNAL';
+    if (code === 'AUDIT_UNAVAILABLE') return;
+    if (spec.read && code === 'NOT_FOUND') return;
+    const denied = ['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_STATE', 'POLICY_DENIED'].includes(code);
+    try {
+      await this.deps.audit.append({
+        actor: caller?.actor ?? 'anonymous',
+        action: spec.action,
+        ...(spec.keyId === undefined ? {} : { keyId: spec.keyId.slice(0, 64) }),
+        outcome: denied ? 'denied' : 'error',
+        requestId: cred.requestId,
+        details: { code },
+      });
+    } catch {
+      // The refusal stands whether or not it could be recorded; the caller sees the original error.
+    }
+  }
+
+  // Keys
+  createKey(cred: Credential, input: CreateKeyInput): Promise<KeyView> {
+    return this.perform(cred, { action: 'key.create', scope: 'keys:create' }, (ctx) => createKey(ctx, input));
+  }
+  importKey(cred: Credential, input: ImportKeyInput): Promise<KeyView> {
+    return this.perform(cred, { action: 'key.import', scope: 'keys:create' }, (ctx) => importKey(ctx, input));
+  }
+  listKeys(cred: Credential, input: ListKeysInput): Promise<{ keys: KeyView[]; nextCursor?: string }> {
+    return this.perform(cred, { action: 'key.list', scope: 'keys:read', read: true }, (ctx) => listKeys(ctx, input));
+  }
+  getKey(cred: Credential, id: string): Promise<KeyView> {
+    return this.perform(cred, { action: 'key.get', scope: 'keys:read', keyId: id, read: true }, (ctx) => getKey(ctx, id));
+  }
+  sign(cred: Credential, id: string, input: SignInput): Promise<SignAnswer> {
+    return this.perform(cred, { action: 'key.sign', scope: 'keys:sign', keyId: id }, (ctx) => signWithKey(ctx, id, input));
+  }
+  verify(cred: Credential, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
+    return this.perform(cred, { action: 'key.verify', scope: 'keys:read', keyId: id }, (ctx) =>
+      verifyWithKey(ctx, id, input),
+    );
+  }
+  setKeyState(cred: Credential, id: string, state: unknown): Promise<KeyView> {
+    return this.perform(cred, { action: 'key.state', scope: 'keys:manage', keyId: id }, (ctx) =>
+      setKeyState(ctx, id, state),
+    );
+  }
+  destroyKey(cred: Credential, id: string): Promise<KeyView> {
+    return this.perform(cred, { action: 'key.destroy', scope: 'keys:manage', keyId: id }, (ctx) => destroyKey(ctx, id));
+  }
+
+  // Tokens
+  createToken(cred: Credential, input: CreateTokenInput): Promise<{ id: string; token: string }> {
+    return this.perform(cred, { action: 'token.create', scope: 'admin' }, (ctx) => createToken(ctx, input));
+  }
+  listTokens(cred: Credential): Promise<{ tokens: TokenView[] }> {
+    return this.perform(cred, { action: 'token.list', scope: 'admin', read: true }, (ctx) => listTokens(ctx));
+  }
+  revokeToken(cred: Credential, id: string): Promise<void> {
+    return this.perform(cred, { action: 'token.revoke', scope: 'admin' }, (ctx) => revokeToken(ctx, id));
+  }
+
+  // Audit
+  listAudit(cred: Credential, q: { after?: number | string; limit?: number | string }): Promise<{ entries: AuditEntry[] }> {
+    return this.perform(cred, { action: 'audit.list', scope: 'audit:read', read: true }, async () => {
+      const after = q.after === undefined ? 0 : Number(q.after);
+      const limit = q.limit === undefined ? 100 : Number(q.limit);
+      if (!Number.isSafeInteger(after) || after < 0) throw invalid('after must be a whole number, 0 or more');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be a whole number from 1 to 1000');
+      return { entries: this.deps.audit.list(after, limit) };
+    });
+  }
+
+  health(): { status: 'ok'; nodeId: string; version: string } {
+    return { status: 'ok', nodeId: this.deps.nodeId, version: this.deps.version };
+  }
+}
+

@@ -1,0 +1,88 @@
+// The key record as stored: identity, public key, state and the sealed private material (a blob
+// only the enclave can open). `toKeyView` is the public key object of the API contract; it is the
+// only way a record leaves the core.
+import { createHash } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { publicKeyToAddress } from 'viem/accounts';
+import type { Algorithm, SealedKeyRef } from '../../enclave/enclave.js';
+import { notFound } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import { fromBase64, toHex } from '../../util/bytes.js';
+import type { KeyState } from './states.js';
+
+export interface KeyRecord {
+  id: string;
+  name: string;
+  algorithm: Algorithm;
+  publicKey: string; // 0x hex
+  state: KeyState;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
+  /** Version of the key material, bound into the sealed blob's associated data. */
+  version: number;
+  /** base64 sealed blob; null once destroyed (the tombstone keeps only public data). */
+  sealed: string | null;
+  origin: 'generated' | 'imported';
+}
+
+export interface KeyView {
+  id: string;
+  name: string;
+  algorithm: Algorithm;
+  publicKey: string;
+  addresses: Record<string, string>;
+  state: KeyState;
+  createdAt: string;
+  updatedAt: string;
+  labels: Record<string, string>;
+  origin: 'generated' | 'imported';
+}
+
+export const keyKey = (id: string) => `keys/${id}`;
+/** Name index. Hashed so that any name fits the store's key-length bound. */
+export const nameKey = (name: string) => `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
+
+export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
+  const e = await store.get(keyKey(id));
+  if (!e) throw notFound('key');
+  return { record: JSON.parse(e.value) as KeyRecord, modRevision: e.modRevision };
+}
+
+export function sealedRef(r: KeyRecord): SealedKeyRef {
+  if (r.sealed === null) throw notFound('key material');
+  return { keyId: r.id, version: r.version, algorithm: r.algorithm, sealed: fromBase64(r.sealed) };
+}
+
+/** EIP-55 checksummed address of a compressed secp256k1 public key. */
+export function ethereumAddress(compressed: Uint8Array): string {
+  const uncompressed = secp256k1.Point.fromBytes(compressed).toBytes(false);
+  return publicKeyToAddress(toHex(uncompressed) as `0x${string}`);
+}
+
+const addressCache = new Map<string, string>();
+
+export function toKeyView(r: KeyRecord): KeyView {
+  const addresses: Record<string, string> = {};
+  if (r.algorithm === 'secp256k1') {
+    let a = addressCache.get(r.publicKey);
+    if (a === undefined) {
+      a = ethereumAddress(Buffer.from(r.publicKey.slice(2), 'hex'));
+      if (addressCache.size > 10_000) addressCache.clear();
+      addressCache.set(r.publicKey, a);
+    }
+    addresses.ethereum = a;
+  }
+  return {
+    id: r.id,
+    name: r.name,
+    algorithm: r.algorithm,
+    publicKey: r.publicKey,
+    addresses,
+    state: r.state,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    labels: r.labels,
+    origin: r.origin,
+  };
+}

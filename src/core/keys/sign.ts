@@ -1,0 +1,35 @@
+// POST /v1/keys/{id}/sign. Order matters: state, input, then the audit entry made durable, and
+// only then the enclave is asked for a signature (DESIGN.md: "audit, written durably before the
+// signature exists"). If the audit log cannot be written, no signature is made.
+import { createHash } from 'node:crypto';
+import { toHex } from '../../util/bytes.js';
+import { isId } from '../../util/ids.js';
+import { notFound } from '../../errors.js';
+import { auditAllowed, type OpContext } from '../context.js';
+import { parseSignInput, type SignInput } from './input.js';
+import { loadKey, sealedRef } from './record.js';
+import { assertUsable } from './states.js';
+
+export interface SignAnswer {
+  signature: string;
+  recoveryId?: number;
+}
+
+export async function signWithKey(ctx: OpContext, id: string, input: SignInput): Promise<SignAnswer> {
+  if (!isId(id)) throw notFound('key');
+  const { record } = await loadKey(ctx.deps.store, id);
+  assertUsable(record.state, 'sign');
+  const req = parseSignInput(record.algorithm, input);
+  // The audit names what is signed by its hash: enough to match a signature later, no payload.
+  const signed = req.digest ?? req.message!;
+  await auditAllowed(ctx, 'key.sign', id, {
+    input: req.digest ? 'digest' : 'message',
+    sha256: createHash('sha256').update(signed).digest('hex'),
+  });
+  const res = await ctx.deps.enclave.sign(sealedRef(record), req);
+  ctx.deps.metrics.signed(record.algorithm);
+  return {
+    signature: toHex(res.signature),
+    ...(record.algorithm === 'secp256k1' && res.recoveryId !== undefined ? { recoveryId: res.recoveryId } : {}),
+  };
+}

@@ -1,0 +1,30 @@
+// POST /v1/keys/{id}/verify: checks a signature against the key's public key. ECDSA signatures are
+// 64 bytes r‖s; high-s is accepted as ECDSA itself allows (the node only ever produces low-s).
+import { invalid, notFound } from '../../errors.js';
+import { parseHex } from '../../util/bytes.js';
+import { isId } from '../../util/ids.js';
+import { auditAllowed, type OpContext } from '../context.js';
+import { parseSignInput, type SignInput } from './input.js';
+import { loadKey } from './record.js';
+import { assertUsable } from './states.js';
+
+export interface VerifyInput extends SignInput {
+  signature?: unknown;
+}
+
+export async function verifyWithKey(ctx: OpContext, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
+  if (!isId(id)) throw notFound('key');
+  const { record } = await loadKey(ctx.deps.store, id);
+  assertUsable(record.state, 'verify');
+  const req = parseSignInput(record.algorithm, input);
+  if (input.signature === undefined) throw invalid('signature is required');
+  const signature = parseHex('signature', input.signature, { len: 64 });
+  await auditAllowed(ctx, 'key.verify', id);
+  const valid = await ctx.deps.enclave.verify({
+    algorithm: record.algorithm,
+    publicKey: Buffer.from(record.publicKey.slice(2), 'hex'),
+    ...req,
+    signature,
+  });
+  return { valid };
+}

@@ -1,0 +1,109 @@
+// A Keymesh node: opens the store, the enclave and the audit log, bootstraps the admin token on
+// first start, serves HTTP, and on stop drains in-flight requests before closing everything in
+// the reverse order. The only place the parts are wired together.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { buildHttpServer } from './api/http/server.js';
+import { AuditLog } from './audit/log.js';
+import { formatHostPort, type NodeConfig } from './config.js';
+import { Core } from './core/core.js';
+import { bootstrapAdminToken } from './core/tokens/create.js';
+import type { Enclave } from './enclave/enclave.js';
+import { createSoftwareEnclave } from './enclave/software/pool.js';
+import { NodeMetrics } from './metrics.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { writeFileAtomic } from './util/files.js';
+import { wipe } from './util/bytes.js';
+import { VERSION } from './version.js';
+
+export interface RunningNode {
+  nodeId: string;
+  httpAddress: string;
+  adminTokenPath: string;
+  stop(): Promise<void>;
+}
+
+const BOOTSTRAP_KEY = 'system/bootstrap';
+
+export async function startNode(
+  config: NodeConfig,
+  opts: { passphrase?: Uint8Array; print?: (line: string) => void } = {},
+): Promise<RunningNode> {
+  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const nodeId = config.nodeId ?? loadOrCreateNodeId(config.dataDir);
+  const metrics = new NodeMetrics();
+
+  let store: Store | undefined;
+  let enclave: Enclave | undefined;
+  let audit: AuditLog | undefined;
+  let app: FastifyInstance | undefined;
+  const closeAll = async () => {
+    await app?.close();
+    audit?.close();
+    await enclave?.close();
+    await store?.close();
+  };
+  try {
+    enclave = await createSoftwareEnclave({
+      dataDir: config.dataDir,
+      dev: config.dev,
+      ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+      ...(config.enclaveThreads ? { threads: config.enclaveThreads } : {}),
+    });
+    if (opts.passphrase) wipe(opts.passphrase);
+    store = await openSqliteStore(join(config.dataDir, 'keymesh.db'));
+    audit = new AuditLog({
+      path: join(config.dataDir, 'audit.db'),
+      nodeId,
+      onCommit: (s, n) => metrics.auditCommitted(s, n),
+    });
+    const core = new Core({ nodeId, version: VERSION, store, enclave, audit, metrics });
+
+    const adminTokenPath = join(config.dataDir, 'admin.token');
+    if (!(await store.get(BOOTSTRAP_KEY))) {
+      // The file first: a crash before the marker is written just bootstraps again next start.
+      const { id, token } = await bootstrapAdminToken(core.deps);
+      writeFileAtomic(adminTokenPath, token + '\n', 0o600);
+      await store.put(BOOTSTRAP_KEY, JSON.stringify({ adminTokenId: id, at: new Date().toISOString() }));
+      print(`keymesh admin token written to ${adminTokenPath}`);
+    }
+
+    app = await buildHttpServer({
+      core,
+      metrics,
+      version: VERSION,
+      logLevel: config.logLevel,
+      ...(config.tlsCert && config.tlsKey
+        ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+        : {}),
+    });
+    await app.listen({ host: config.http.host, port: config.http.port });
+    const addr = app.server.address() as AddressInfo;
+    const httpAddress = formatHostPort({ host: config.http.host, port: addr.port });
+    print(`keymesh ready http=${httpAddress} kmip=off node=${nodeId}`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      nodeId,
+      httpAddress,
+      adminTokenPath,
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (e) {
+    await closeAll().catch(() => undefined);
+    throw e;
+  }
+}
+
+function loadOrCreateNodeId(dataDir: string): string {
+  const path = join(dataDir, 'node.json');
+  if (existsSync(path)) return (JSON.parse(readFileSync(path, 'utf8')) as { nodeId: string }).nodeId;
+  const nodeId = `node-${randomBytes(4).toString('hex')}`;
+  writeFileAtomic(path, JSON.stringify({ nodeId }) + '\n', 0o600);
+  return nodeId;
+}
