@@ -16,6 +16,8 @@ interface Pending {
 export interface AuditLogOptions {
   path: string;
   nodeId: string;
+  /** How long a commit waits for a lock held by another connection (default 5000 ms). */
+  busyTimeoutMs?: number;
   /** Called with each commit's duration in seconds and its batch size (metrics). */
   onCommit?: (seconds: number, batch: number) => void;
 }
@@ -37,7 +39,7 @@ export class AuditLog {
     this.db = new Database(opts.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
     this.db.exec('CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL) STRICT');
     this.insert = this.db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)');
     const last = this.db.prepare('SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1').get() as
