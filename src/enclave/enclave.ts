@@ -46,6 +46,9 @@ export interface VerifyRequest {
   digest?: Uint8Array;
   message?: Uint8Array;
   signature: Uint8Array; // ECDSA 64 bytes r‖s (high-s accepted, as ECDSA allows); Ed25519 64 bytes
+  /** Optional: `schnorr` (BIP340 against the x-only key) or `schnorr-taproot` (against the BIP86
+   * output key of `publicKey`), secp256k1 only, over a 32-byte digest. Default: the algorithm's own. */
+  scheme?: SignRequest['scheme'];
 }
 
 export interface Enclave {
@@ -56,10 +59,20 @@ export interface Enclave {
    * Seal an imported private key (32-byte scalar for ECDSA curves, 32-byte seed for Ed25519).
    * Validates it (zero or >= order: INVALID_KEY). The caller's buffer is zeroed once handed over.
    */
-  importKey(req: { keyId: string; version: number; algorithm: Algorithm; privateKey: Uint8Array }): Promise<NewKey>;
+  importKey(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    privateKey: Uint8Array;
+  }): Promise<NewKey>;
   /** Sign, then verify the signature inside the enclave before it leaves (fault check). */
   sign(key: SealedKeyRef, req: SignRequest): Promise<SignResult>;
   /** Public-key verification; no secret involved, run on the enclave's threads for throughput. */
   verify(req: VerifyRequest): Promise<boolean>;
+  /**
+   * Optional: forget any unsealed copy of a key the enclave keeps for speed (all versions when
+   * `version` is omitted). Call it when a key is destroyed, compromised or re-sealed.
+   */
+  evict?(keyId: string, version?: number): Promise<void>;
   close(): Promise<void>;
 }

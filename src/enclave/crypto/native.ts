@@ -1,0 +1,12 @@
+// Loads libsecp256k1 through the secp256k1 package's native binding, and never its `elliptic`
+// JavaScript fallback: `secp256k1/bindings` fails loudly when the addon is missing instead of
+// silently switching to a slower implementation with a different security history.
+// Types come from @types/secp256k1, which describes the same API for both entry points.
+import { createRequire } from 'node:module';
+import type * as Secp256k1Api from 'secp256k1';
+
+const require = createRequire(import.meta.url);
+
+export type NativeSecp256k1 = typeof Secp256k1Api;
+
+export const nativeSecp256k1 = require('secp256k1/bindings') as NativeSecp256k1;

@@ -1,0 +1,375 @@
+// The `software` enclave (DESIGN.md "Trust boundaries"): a pool of worker threads, each holding
+// the sealing key and doing all private-key work, so the main thread (HTTP, core) only ever sees
+// sealed blobs, public keys and signatures. Calls go to the least-loaded worker; an error inside
+// a call comes back as {code, message} and is rethrown here as KeymeshError. A worker that dies
+// fails its in-flight calls (ENCLAVE_FAILURE) and is replaced; the replacement gets the sealing
+// key from a live sibling over a private MessagePort, because the passphrase is long gone by then.
+//
+// Secrets crossing into the pool: the passphrase (copied to each worker, then zeroed here) and an
+// imported private key (copied into a buffer that is transferred, not cloned, then the caller's
+// buffer is zeroed). Nothing secret ever comes back.
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { ErrorCodes, KeymeshError, type ErrorCode } from '../../errors.js';
+import type {
+  Algorithm,
+  Enclave,
+  NewKey,
+  SealedKeyRef,
+  SignRequest,
+  SignResult,
+  VerifyRequest,
+} from '../enclave.js';
+import { DEV_KEY_FILE, SEAL_CONFIG_FILE, type Argon2Params } from '../sealing-key.js';
+import type {
+  CacheOptions,
+  Call,
+  CallResults,
+  FromWorker,
+  InitSource,
+  ToWorker,
+  WorkerStats,
+} from './protocol.js';
+
+export interface SoftwareEnclaveOptions {
+  dataDir: string;
+  dev: boolean;
+  /** The unseal passphrase (not with `dev`). Zeroed once every worker has its copy. */
+  passphrase?: Uint8Array;
+  /** Worker threads; default os.availableParallelism(). */
+  threads?: number;
+  /** Argon2id cost when seal.json is first created (tests use a cheap one). */
+  argon2?: Argon2Params;
+  /** Unsealed-signer cache per worker: entries (0 = off, default 1024) and idle wipe (default 10 min). */
+  cache?: Partial<CacheOptions>;
+}
+
+const MAX_THREADS = 256;
+const CLOSE_GRACE_MS = 2000;
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+class Slot {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
+  ready = false;
+  dead = false;
+  readonly started: Promise<void>;
+
+  constructor(onExit: (slot: Slot) => void) {
+    this.worker = new Worker(WORKER_URL);
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    this.started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.started.catch(() => undefined); // observed by whoever awaits it
+    this.worker.on('message', (msg: FromWorker) => {
+      if (msg.t === 'ready') {
+        this.ready = true;
+        settle.resolve();
+      } else if (msg.t === 'init-failed') {
+        settle.reject(toError(msg.code, msg.message));
+      } else if (msg.t === 'result') {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(toError(msg.code, msg.message));
+      }
+    });
+    // An 'error' event is an uncaught exception inside the worker; 'exit' always follows it.
+    this.worker.on('error', () => undefined);
+    this.worker.on('exit', () => {
+      this.dead = true;
+      this.ready = false;
+      settle.reject(new KeymeshError('ENCLAVE_FAILURE', 'an enclave worker stopped while starting'));
+      const stopped = new KeymeshError(
+        'ENCLAVE_FAILURE',
+        'an enclave worker stopped; the request was not completed',
+      );
+      for (const p of this.pending.values()) p.reject(stopped);
+      this.pending.clear();
+      onExit(this);
+    });
+  }
+
+  post(msg: ToWorker, transfer: (ArrayBuffer | MessagePort)[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}
+
+function toError(code: string, message: string): KeymeshError {
+  const known = (ErrorCodes as readonly string[]).includes(code) ? (code as ErrorCode) : 'ENCLAVE_FAILURE';
+  return new KeymeshError(known, typeof message === 'string' ? message : 'the enclave failed');
+}
+
+function copyToTransfer(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(b.length);
+  c.set(b);
+  return c;
+}
+
+export class SoftwareEnclave implements Enclave {
+  readonly kind = 'software' as const;
+  readonly #slots: Slot[] = [];
+  readonly #cache: CacheOptions;
+  readonly #dev: boolean;
+  readonly #dataDir: string;
+  #nextId = 1;
+  #rr = 0;
+  #closing = false;
+
+  /** Use createSoftwareEnclave. */
+  private constructor(opts: SoftwareEnclaveOptions, cache: CacheOptions) {
+    this.#cache = cache;
+    this.#dev = opts.dev;
+    this.#dataDir = opts.dataDir;
+  }
+
+  static async start(opts: SoftwareEnclaveOptions): Promise<SoftwareEnclave> {
+    const passphrase = opts.passphrase;
+    try {
+      if (
+        opts === null ||
+        typeof opts !== 'object' ||
+        typeof opts.dataDir !== 'string' ||
+        opts.dataDir === ''
+      )
+        throw new KeymeshError('INVALID_REQUEST', 'dataDir is required');
+      const threads = opts.threads ?? availableParallelism();
+      if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+        throw new KeymeshError('INVALID_REQUEST', `threads must be an integer from 1 to ${MAX_THREADS}`);
+      if (opts.dev && passphrase !== undefined)
+        throw new KeymeshError(
+          'INVALID_REQUEST',
+          'a dev node uses its key file; do not pass an unseal passphrase',
+        );
+      if (!opts.dev && (!(passphrase instanceof Uint8Array) || passphrase.length === 0))
+        throw new KeymeshError('ENCLAVE_FAILURE', 'an unseal passphrase is required to start without --dev');
+      const cache: CacheOptions = {
+        max: opts.cache?.max ?? 1024,
+        idleMs: opts.cache?.idleMs ?? 10 * 60_000,
+      };
+      if (!Number.isInteger(cache.max) || cache.max < 0 || !(cache.idleMs > 0))
+        throw new KeymeshError(
+          'INVALID_REQUEST',
+          'cache.max must be a non-negative integer and cache.idleMs positive',
+        );
+
+      const pool = new SoftwareEnclave(opts, cache);
+      const init = (slot: Slot) => {
+        const source: InitSource = { dataDir: opts.dataDir, dev: opts.dev };
+        if (opts.argon2) source.argon2 = opts.argon2;
+        const transfer: ArrayBuffer[] = [];
+        if (passphrase) {
+          const copy = copyToTransfer(passphrase);
+          source.passphrase = copy;
+          transfer.push(copy.buffer as ArrayBuffer);
+        }
+        slot.post({ t: 'init', source, cache }, transfer);
+        return slot.started;
+      };
+      // The first start creates the key file or seal.json: let one worker do it, then the rest
+      // read what it wrote (otherwise each would race to create its own).
+      const file = join(opts.dataDir, opts.dev ? DEV_KEY_FILE : SEAL_CONFIG_FILE);
+      const slots = Array.from({ length: threads }, () => pool.#spawn());
+      try {
+        if (!existsSync(file)) {
+          await init(slots[0]!);
+          await Promise.all(slots.slice(1).map(init));
+        } else {
+          await Promise.all(slots.map(init));
+        }
+      } catch (e) {
+        await pool.close();
+        throw e;
+      }
+      return pool;
+    } finally {
+      if (passphrase instanceof Uint8Array) passphrase.fill(0);
+    }
+  }
+
+  #spawn(): Slot {
+    const slot = new Slot((s) => this.#onExit(s));
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  /** Replace a dead worker; it adopts the sealing key from a live sibling (or rereads the dev file). */
+  #onExit(dead: Slot): void {
+    const i = this.#slots.indexOf(dead);
+    if (i >= 0) this.#slots.splice(i, 1);
+    if (this.#closing) return;
+    const donor = this.#slots.find((s) => s.ready);
+    if (!donor && !this.#dev) return; // nobody holds the key and the passphrase is gone
+    const slot = this.#spawn();
+    if (donor) {
+      const { port1, port2 } = new MessageChannel();
+      slot.post({ t: 'adopt', port: port2, cache: this.#cache }, [port2]);
+      donor.post({ t: 'share', port: port1 }, [port1]);
+    } else {
+      slot.post({ t: 'init', source: { dataDir: this.#dataDir, dev: true }, cache: this.#cache });
+    }
+    // A replacement that cannot start is dropped; the pool keeps serving with the others.
+    slot.started.catch(() => void slot.worker.terminate());
+  }
+
+  #pick(): Slot {
+    const live = this.#slots.filter((s) => s.ready);
+    if (live.length === 0)
+      throw new KeymeshError(
+        'ENCLAVE_FAILURE',
+        'the enclave has no running workers; restart the node to unseal it',
+      );
+    // Least loaded; ties go round-robin so an idle pool still spreads work.
+    const start = this.#rr++ % live.length;
+    let best = live[start]!;
+    for (let k = 1; k < live.length; k++) {
+      const s = live[(start + k) % live.length]!;
+      if (s.pending.size < best.pending.size) best = s;
+    }
+    return best;
+  }
+
+  #call<K extends Call['op']>(
+    call: Extract<Call, { op: K }>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<CallResults[K]> {
+    if (this.#closing) return Promise.reject(new KeymeshError('UNAVAILABLE', 'the enclave is closed'));
+    let slot: Slot;
+    try {
+      slot = this.#pick();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const id = this.#nextId++;
+    return new Promise<CallResults[K]>((resolve, reject) => {
+      slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      try {
+        slot.post({ t: 'call', id, ...call } as ToWorker, transfer);
+      } catch (e) {
+        slot.pending.delete(id);
+        // A DataCloneError names the offending value's type only, but keep messages uniform.
+        reject(
+          new KeymeshError('INVALID_REQUEST', 'the request could not be passed to the enclave', { cause: e }),
+        );
+      }
+    });
+  }
+
+  generate(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<NewKey> {
+    return this.#call({
+      op: 'generate',
+      args: { keyId: req.keyId, version: req.version, algorithm: req.algorithm },
+    });
+  }
+
+  importKey(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    privateKey: Uint8Array;
+  }): Promise<NewKey> {
+    const given = req.privateKey;
+    if (!(given instanceof Uint8Array))
+      return Promise.reject(new KeymeshError('INVALID_REQUEST', 'privateKey must be bytes'));
+    const privateKey = copyToTransfer(given);
+    try {
+      return this.#call(
+        {
+          op: 'import',
+          args: { keyId: req.keyId, version: req.version, algorithm: req.algorithm, privateKey },
+        },
+        [privateKey.buffer as ArrayBuffer],
+      );
+    } finally {
+      given.fill(0);
+      // Once transferred the copy is detached (length 0); if posting failed it is wiped here.
+      if (privateKey.byteLength > 0) privateKey.fill(0);
+    }
+  }
+
+  sign(key: SealedKeyRef, req: SignRequest): Promise<SignResult> {
+    return this.#call({ op: 'sign', args: { key, req } });
+  }
+
+  verify(req: VerifyRequest): Promise<boolean> {
+    return this.#call({ op: 'verify', args: { req } });
+  }
+
+  /** Wipe any cached unsealed copy of a key in every worker (all versions when none is given). */
+  async evict(keyId: string, version?: number): Promise<void> {
+    const live = this.#slots.filter((s) => s.ready);
+    await Promise.all(
+      live.map(
+        (slot) =>
+          new Promise<unknown>((resolve, reject) => {
+            const id = this.#nextId++;
+            slot.pending.set(id, { resolve, reject });
+            slot.post({
+              t: 'call',
+              id,
+              op: 'evict',
+              args: version === undefined ? { keyId } : { keyId, version },
+            });
+          }),
+      ),
+    );
+  }
+
+  /** Per-worker counters: cached signers, cache hits and misses, signatures. */
+  async stats(): Promise<WorkerStats[]> {
+    const live = this.#slots.filter((s) => s.ready);
+    return Promise.all(
+      live.map(
+        (slot) =>
+          new Promise<WorkerStats>((resolve, reject) => {
+            const id = this.#nextId++;
+            slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+            slot.post({ t: 'call', id, op: 'stats', args: {} });
+          }),
+      ),
+    );
+  }
+
+  /** Number of workers ready to serve. */
+  get liveWorkers(): number {
+    return this.#slots.filter((s) => s.ready).length;
+  }
+
+  /** For tests: stop one worker abruptly, as a crash would. */
+  async _terminateWorker(index: number): Promise<void> {
+    const slot = this.#slots.filter((s) => s.ready)[index];
+    if (slot) await slot.worker.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    const slots = [...this.#slots];
+    await Promise.all(
+      slots.map(async (slot) => {
+        if (slot.dead) return;
+        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+        try {
+          // Queued after any in-flight call, so those finish first; the worker then wipes its
+          // cache and key and lets its event loop end.
+          slot.post({ t: 'close' });
+        } catch {
+          // already gone
+        }
+        const timer = setTimeout(() => void slot.worker.terminate(), CLOSE_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+export function createSoftwareEnclave(opts: SoftwareEnclaveOptions): Promise<SoftwareEnclave> {
+  return SoftwareEnclave.start(opts);
+}
