@@ -111,7 +111,7 @@ export const schemas = {
       properties: {
         name: { type: 'string', maxLength: 128 },
         state: { type: 'string', enum: ['active', 'deactivated', 'compromised', 'destroyed'] },
-        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: '1 to 1000, default 100' },
         cursor: { type: 'string', maxLength: 64 },
       },
       additionalProperties: false,
@@ -252,8 +252,8 @@ export const schemas = {
     querystring: {
       type: 'object',
       properties: {
-        after: { type: 'integer', minimum: 0 },
-        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        after: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'sequence number; entries after it' },
+        limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: '1 to 1000, default 100' },
       },
       additionalProperties: false,
     },

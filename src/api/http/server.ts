@@ -45,7 +45,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
       // Logs go to stderr; stdout carries only the ready line.
       stream: process.stderr,
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // No coercion: a number where a string belongs is a client error, not a string to be.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
   // Clients (curl -d among them) often omit or misstate the content type: every body is JSON.

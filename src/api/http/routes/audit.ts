@@ -5,7 +5,7 @@ import { credential } from '../credential.js';
 import { schemas } from '../schemas.js';
 
 export function auditRoutes(app: FastifyInstance, core: Core): void {
-  app.get<{ Querystring: { after?: number; limit?: number } }>('/v1/audit', { schema: schemas.listAudit }, (req) =>
+  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/audit', { schema: schemas.listAudit }, (req) =>
     core.listAudit(credential(req), req.query),
   );
 }
