@@ -47,7 +47,7 @@ export interface Argon2Params {
 export const DEFAULT_ARGON2: Readonly<Argon2Params> = { m: 64 * 1024, t: 3, p: 1 };
 // Floors keep a tampered seal.json from making the passphrase cheap to guess offline; ceilings keep
 // it from exhausting memory or time at start.
-const BOUNDS = { m: [8 * 1024, 4 * 1024 * 1024], t: [1, 16], p: [1, 16] } as const;
+const BOUNDS = { m: [8 * 1024, 2 * 1024 * 1024], t: [1, 16], p: [1, 16] } as const;
 const SALT_BYTES = 16;
 const CHECK_PLAINTEXT = new TextEncoder().encode('keymesh unseal check v1');
 const CHECK_DOMAIN = new TextEncoder().encode('keymesh/seal-check/v1');
@@ -210,13 +210,9 @@ function checkAad(salt: Uint8Array, p: Argon2Params): Uint8Array {
 
 /** Argon2id(passphrase, salt) → 32-byte key. Exported for the benchmark and tests. */
 export function deriveSealingKey(passphrase: Uint8Array, salt: Uint8Array, p: Argon2Params): Uint8Array {
-  return argon2id(passphrase, salt, {
-    m: p.m,
-    t: p.t,
-    p: p.p,
-    dkLen: SEALING_KEY_BYTES,
-    maxmem: 2 ** 32 + 1024,
-  });
+  // noble caps its working memory at 1 GiB unless told otherwise; BOUNDS keep m at most 2 GiB.
+  const maxmem = p.m * 1024 + 16 * 1024 * 1024;
+  return argon2id(passphrase, salt, { m: p.m, t: p.t, p: p.p, dkLen: SEALING_KEY_BYTES, maxmem });
 }
 
 function parseConfig(
