@@ -2,7 +2,7 @@
 // waits for its ready line, and offers a small HTTP client. Every started process is killed when
 // the test process exits, so a failed test leaves nothing running.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +12,18 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
 
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 export interface StartOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Start with --dev (the default). Without it, give `--unseal-passphrase-file` in args. */
+  dev?: boolean;
 }
 
 export interface TestNode {
@@ -33,7 +37,12 @@ export interface TestNode {
   /** SIGTERM, resolve with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   kill9(): Promise<void>;
-  api<T = unknown>(method: string, path: string, body?: unknown, token?: string | null): Promise<ApiResponse<T>>;
+  api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string | null,
+  ): Promise<ApiResponse<T>>;
 }
 
 export interface ApiResponse<T> {
@@ -42,13 +51,30 @@ export interface ApiResponse<T> {
   headers: Headers;
 }
 
+/** A fresh temporary directory, removed when the test process exits (or earlier by `removeDir`). */
 export function tempDir(prefix = 'keymesh-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(d);
+  return d;
+}
+
+export function removeDir(d: string): void {
+  rmSync(d, { recursive: true, force: true });
+  dirs.delete(d);
 }
 
 export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [CLI, 'start', '--dev', '--data-dir', dataDir, '--http', '127.0.0.1:0', ...(opts.args ?? [])];
+  const args = [
+    CLI,
+    'start',
+    ...(opts.dev === false ? [] : ['--dev']),
+    '--data-dir',
+    dataDir,
+    '--http',
+    '127.0.0.1:0',
+    ...(opts.args ?? []),
+  ];
   const proc = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, KEYMESH_LOG_LEVEL: 'info', ...opts.env },
@@ -67,7 +93,10 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
   );
 
   const ready = await new Promise<RegExpExecArray>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`node did not become ready in 30 s\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(
+      () => rej(new Error(`node did not become ready in 30 s\n${out}\n${err}`)),
+      30_000,
+    );
     const check = () => {
       const m = /^keymesh ready http=(\S+) kmip=(\S+) node=(\S+)$/m.exec(out);
       if (m) {
@@ -103,7 +132,8 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
         await exited;
       }
     },
-    api: (method, path, body, token) => api(url, method, path, body, token === undefined ? adminToken : token),
+    api: (method, path, body, token) =>
+      api(url, method, path, body, token === undefined ? adminToken : token),
   };
   return node;
 }
@@ -133,22 +163,54 @@ export async function api<T>(
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
-/** Run the CLI to completion. */
+/**
+ * Run the CLI to completion. `timeoutMs` bounds a command that might not end (a `start` expected
+ * to refuse): past it the process is killed and `timedOut` is set, so the test fails, not hangs.
+ */
 export function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; input?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  opts: { env?: Record<string, string>; input?: string | Buffer; timeoutMs?: number; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((res) => {
     const p = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
+      cwd: opts.cwd ?? REPO_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    live.add(p);
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            p.kill('SIGKILL');
+          }, opts.timeoutMs);
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdin.on('error', () => undefined); // a command that exits before reading stdin
     p.stdin.end(opts.input ?? '');
-    p.on('exit', (code) => res({ code, stdout, stderr }));
+    p.on('exit', (code) => {
+      live.delete(p);
+      if (timer) clearTimeout(timer);
+      res({ code, stdout, stderr, timedOut });
+    });
   });
+}
+
+/** Poll `check` until it returns a value other than undefined/false; fail after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

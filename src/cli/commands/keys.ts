@@ -19,7 +19,8 @@ function signInput(v: Parsed['values']): Record<string, string> {
   const message = str(v.message);
   const text = str(v['message-text']);
   const given = [digest, message, text].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new CliError('give exactly one of --digest, --message or --message-text', EXIT.usage, 'USAGE');
+  if (given !== 1)
+    throw new CliError('give exactly one of --digest, --message or --message-text', EXIT.usage, 'USAGE');
   if (digest !== undefined) return { digest };
   return { message: message ?? hexOf(text!) };
 }
@@ -31,21 +32,38 @@ export async function keysCommand(sub: string | undefined, argv: string[]): Prom
     case 'create': {
       const { values: v } = parse(
         argv,
-        { name: { type: 'string' }, algorithm: { type: 'string' }, label: { type: 'string', multiple: true } },
-        { min: 0, max: 0, usage: 'keymesh keys create --name NAME --algorithm secp256k1|ed25519|p256 [--label k=v]...' },
+        {
+          name: { type: 'string' },
+          algorithm: { type: 'string' },
+          label: { type: 'string', multiple: true },
+        },
+        {
+          min: 0,
+          max: 0,
+          usage: 'keymesh keys create --name NAME --algorithm secp256k1|ed25519|p256 [--label k=v]...',
+        },
       );
       const labels = Object.fromEntries(((v.label as string[] | undefined) ?? []).map((l) => splitLabel(l)));
-      const key = await makeClient(v).request<Key>('POST', '/v1/keys', { name: v.name, algorithm: v.algorithm, labels });
+      const key = await makeClient(v).request<Key>('POST', '/v1/keys', {
+        name: v.name,
+        algorithm: v.algorithm,
+        labels,
+      });
       return show(v, key);
     }
     case 'import': {
       const { values: v } = parse(
         argv,
         { name: { type: 'string' }, algorithm: { type: 'string' }, 'private-key-file': { type: 'string' } },
-        { min: 0, max: 0, usage: 'keymesh keys import --name NAME --algorithm ALG --private-key-file FILE|-' },
+        {
+          min: 0,
+          max: 0,
+          usage: 'keymesh keys import --name NAME --algorithm ALG --private-key-file FILE|-',
+        },
       );
       const file = str(v['private-key-file']);
-      if (!file) throw new CliError('--private-key-file is required (a file, or - for stdin)', EXIT.usage, 'USAGE');
+      if (!file)
+        throw new CliError('--private-key-file is required (a file, or - for stdin)', EXIT.usage, 'USAGE');
       const key = await makeClient(v).request<Key>('POST', '/v1/keys/import', {
         name: v.name,
         algorithm: v.algorithm,
@@ -56,7 +74,12 @@ export async function keysCommand(sub: string | undefined, argv: string[]): Prom
     case 'list': {
       const { values: v } = parse(
         argv,
-        { name: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+        {
+          name: { type: 'string' },
+          state: { type: 'string' },
+          limit: { type: 'string' },
+          cursor: { type: 'string' },
+        },
         { min: 0, max: 0, usage: 'keymesh keys list [--name N] [--state S] [--limit N] [--cursor C]' },
       );
       const q = new URLSearchParams();
@@ -69,7 +92,10 @@ export async function keysCommand(sub: string | undefined, argv: string[]): Prom
     }
     case 'get': {
       const { values: v, positionals } = parse(argv, {}, { min: 1, max: 1, usage: 'keymesh keys get ID' });
-      return show(v, await makeClient(v).request<Key>('GET', `/v1/keys/${encodeURIComponent(positionals[0]!)}`));
+      return show(
+        v,
+        await makeClient(v).request<Key>('GET', `/v1/keys/${encodeURIComponent(positionals[0]!)}`),
+      );
     }
     case 'sign': {
       const { values: v, positionals } = parse(
@@ -93,24 +119,33 @@ export async function keysCommand(sub: string | undefined, argv: string[]): Prom
           'message-text': { type: 'string' },
           signature: { type: 'string' },
         },
-        { min: 1, max: 1, usage: 'keymesh keys verify ID (--digest|--message|--message-text) X --signature 0x..' },
+        {
+          min: 1,
+          max: 1,
+          usage: 'keymesh keys verify ID (--digest|--message|--message-text) X --signature 0x..',
+        },
       );
       const res = await makeClient(v).request<{ valid: boolean }>(
         'POST',
         `/v1/keys/${encodeURIComponent(positionals[0]!)}/verify`,
         { ...signInput(v), signature: v.signature },
       );
+      // The exit code tells valid from invalid whatever the output format, so scripts can rely on it.
+      if (!res.valid) process.exitCode = EXIT.error;
       if (v.json) return printJson(res);
       process.stdout.write(res.valid ? 'valid\n' : 'invalid\n');
-      if (!res.valid) process.exitCode = EXIT.error;
       return;
     }
     case 'state': {
-      const { values: v, positionals } = parse(argv, {}, {
-        min: 2,
-        max: 2,
-        usage: 'keymesh keys state ID active|deactivated|compromised',
-      });
+      const { values: v, positionals } = parse(
+        argv,
+        {},
+        {
+          min: 2,
+          max: 2,
+          usage: 'keymesh keys state ID active|deactivated|compromised',
+        },
+      );
       return show(
         v,
         await makeClient(v).request<Key>('POST', `/v1/keys/${encodeURIComponent(positionals[0]!)}/state`, {
@@ -119,11 +154,22 @@ export async function keysCommand(sub: string | undefined, argv: string[]): Prom
       );
     }
     case 'destroy': {
-      const { values: v, positionals } = parse(argv, {}, { min: 1, max: 1, usage: 'keymesh keys destroy ID' });
-      return show(v, await makeClient(v).request<Key>('DELETE', `/v1/keys/${encodeURIComponent(positionals[0]!)}`));
+      const { values: v, positionals } = parse(
+        argv,
+        {},
+        { min: 1, max: 1, usage: 'keymesh keys destroy ID' },
+      );
+      return show(
+        v,
+        await makeClient(v).request<Key>('DELETE', `/v1/keys/${encodeURIComponent(positionals[0]!)}`),
+      );
     }
     default:
-      throw new CliError('usage: keymesh keys create|import|list|get|sign|verify|state|destroy ...', EXIT.usage, 'USAGE');
+      throw new CliError(
+        'usage: keymesh keys create|import|list|get|sign|verify|state|destroy ...',
+        EXIT.usage,
+        'USAGE',
+      );
   }
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadConfig, type StartFlags } from '../../config.js';
-import { startNode } from '../../node.js';
+import { type RunningNode, startNode } from '../../node.js';
 import { CliError, EXIT } from '../client.js';
 
 const OPTIONS = {
@@ -25,7 +25,11 @@ export async function startCommand(argv: string[]): Promise<void> {
   try {
     flags = parseArgs({ args: argv, options: OPTIONS, strict: true }).values as StartFlags;
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\nusage: keymesh start [--dev] [--data-dir DIR] [--http HOST:PORT] ...`, EXIT.usage, 'USAGE');
+    throw new CliError(
+      `${(e as Error).message}\nusage: keymesh start [--dev] [--data-dir DIR] [--http HOST:PORT] ...`,
+      EXIT.usage,
+      'USAGE',
+    );
   }
   let config;
   try {
@@ -34,23 +38,33 @@ export async function startCommand(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message, EXIT.usage, 'USAGE');
   }
   const passphrase = config.dev ? undefined : await readPassphrase(config.unsealPassphraseFile);
-  const node = await startNode(config, passphrase ? { passphrase } : {});
-
-  let signalled = false;
-  const onSignal = (sig: string) => {
-    if (signalled) return;
-    signalled = true;
-    process.stderr.write(`keymesh: ${sig} received, finishing in-flight requests\n`);
-    node.stop().then(
+  // Everything the node creates in its data dir is owner-only: not just the files it writes itself
+  // with 0600 (admin.token, the dev sealing key) but also the SQLite databases and their WAL and
+  // SHM files, which SQLite would otherwise create 0644 (readable ciphertext, audit and token hashes).
+  process.umask(0o077);
+  // The signal handlers go in before the node starts: until a handler exists a SIGTERM or SIGINT
+  // kills the process outright, and the ready line is printed before startNode returns, so a
+  // supervisor that stops the node as soon as it is ready would otherwise cut it down mid-flight.
+  // A signal that arrives while the node is starting stops it as soon as it is up.
+  const state: { node?: RunningNode; signalled: boolean } = { signalled: false };
+  const stop = (n: RunningNode) =>
+    n.stop().then(
       () => process.exit(0),
       (e: unknown) => {
         process.stderr.write(`keymesh: error while stopping: ${(e as Error).message}\n`);
         process.exit(1);
       },
     );
+  const onSignal = (sig: string) => {
+    if (state.signalled) return;
+    state.signalled = true;
+    process.stderr.write(`keymesh: ${sig} received, finishing in-flight requests\n`);
+    if (state.node) void stop(state.node);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  state.node = await startNode(config, passphrase ? { passphrase } : {});
+  if (state.signalled) void stop(state.node);
 }
 
 async function readPassphrase(file: string | undefined): Promise<Uint8Array> {
