@@ -70,7 +70,10 @@ export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject | null 
   return key;
 }
 
-/** RFC 8032 §5.1.7 verification; OpenSSL refuses S ≥ L and non-canonical encodings. */
+/**
+ * RFC 8032 §5.1.7 verification. OpenSSL's verdict matches noble's strict mode on every Wycheproof
+ * Ed25519 case (S ≥ L, non-canonical R and A, small-order points, truncation).
+ */
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   const key = ed25519PublicKeyObject(publicKey);

@@ -48,6 +48,7 @@ export interface SoftwareEnclaveOptions {
 
 const MAX_THREADS = 256;
 const CLOSE_GRACE_MS = 2000;
+const REPLACE_TIMEOUT_MS = 30_000;
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 interface Pending {
@@ -215,8 +216,17 @@ export class SoftwareEnclave implements Enclave {
     } else {
       slot.post({ t: 'init', source: { dataDir: this.#dataDir, dev: true }, cache: this.#cache });
     }
-    // A replacement that cannot start is dropped; the pool keeps serving with the others.
-    slot.started.catch(() => void slot.worker.terminate());
+    // A replacement that cannot start (or whose donor went away) is dropped; the pool keeps
+    // serving with the others.
+    const timer = setTimeout(() => void slot.worker.terminate(), REPLACE_TIMEOUT_MS);
+    timer.unref();
+    slot.started.then(
+      () => clearTimeout(timer),
+      () => {
+        clearTimeout(timer);
+        void slot.worker.terminate();
+      },
+    );
   }
 
   #pick(): Slot {

@@ -123,7 +123,14 @@ function importKey(args: {
 }
 
 function signerFor(ref: SealedKeyRef): { signer: Signer; cached: boolean } {
-  if (ref === null || typeof ref !== 'object' || !(ref.sealed instanceof Uint8Array))
+  if (
+    ref === null ||
+    typeof ref !== 'object' ||
+    typeof ref.keyId !== 'string' ||
+    !Number.isSafeInteger(ref.version) ||
+    typeof ref.algorithm !== 'string' ||
+    !(ref.sealed instanceof Uint8Array)
+  )
     throw new KeymeshError('INVALID_REQUEST', 'a sealed key reference is required');
   const k = cacheKey(ref.keyId, ref.version);
   const hit = cache?.get(k);
