@@ -16,8 +16,9 @@
 //      DEFAULT). It returns the PSBT, base64, and the indices it signed. Finalizing is left to the
 //      wallet (BIP174 roles: Keymesh is a Signer).
 //
-// The sighash computations are @scure/btc-signer's (Transaction.preimageWitnessV0 / V1, and its
-// legacy preimage), the same code its own signIdx uses, called without a private key.
+// Segwit digests come from sighash.ts (BIP143 / BIP341 with the per-transaction hashes computed
+// once; cross-checked in the tests against @scure/btc-signer's Transaction.preimageWitnessV0/V1,
+// BIP341's vectors and bitcoinjs-lib). Legacy P2PKH digests are btc-signer's own legacy preimage.
 //
 // Everything in a PSBT is hostile input: size and counts are bounded, parse failures, inputs
 // without UTXO data, unknown sighash types and keys or paths of another network are INVALID_REQUEST
@@ -27,7 +28,7 @@ import { base64 } from '@scure/base';
 import { Address, OutScript } from '@scure/btc-signer/payment.js';
 import { RawPSBTV0, RawPSBTV2 } from '@scure/btc-signer/psbt.js';
 import { getPrevOut, Transaction, type TxOpts } from '@scure/btc-signer/transaction.js';
-import { hash160 } from '@scure/btc-signer/utils.js';
+import { hash160, sha256 } from '@scure/btc-signer/utils.js';
 import { invalid, KeymeshError } from '../../errors.js';
 import { formatPath, HARDENED_OFFSET, MAX_PATH_DEPTH } from '../../hd/path.js';
 import { checkCompressedKey, taprootOutputKey } from './address.js';
@@ -38,6 +39,7 @@ import {
   type BitcoinNetwork,
   type KeyFamily,
 } from './network.js';
+import { SighashCache } from './sighash.js';
 
 /** Base64 text of at most 1 MiB (a PSBT of about 768 KiB). */
 export const MAX_PSBT_BASE64 = 1024 * 1024;
@@ -114,13 +116,16 @@ export interface PsbtSignature {
 }
 
 // Parse options: keep fields we do not understand (a Signer must pass them on, BIP174), accept
-// outputs and inputs of any script (we only sign what we recognise), and insist on the
-// nonWitnessUtxo for legacy inputs (no witness UTXO shortcut for them).
+// outputs and inputs of any script (we only sign what we recognise). Script consistency
+// (redeemScript and witnessScript hashes, taproot commitments) is checked below for the inputs we
+// sign rather than by the parser for every input: the parser's taproot check costs a point
+// operation per input, whoever's it is.
 const TX_OPTS: TxOpts = {
   unknown: 'ignore',
   allowUnknownOutputs: true,
   allowUnknownInputs: true,
   allowUnknownVersion: true,
+  disableScriptCheck: true,
 };
 
 type Input = ReturnType<Transaction['getInput']>;
@@ -249,11 +254,17 @@ function decodeScript(script: Uint8Array | undefined): DecodedScript | undefined
 }
 
 function classifyWitnessScript(
+  index: number,
   kind: 'p2wsh' | 'p2sh-p2wsh',
+  programHash: Uint8Array,
   ws: Uint8Array | undefined,
 ): Classified | undefined {
+  if (!ws) return undefined;
+  // BIP141: the P2WSH program is SHA256(witnessScript).
+  if (!eq(sha256(ws), programHash))
+    throw invalid(`psbt input ${index} has a witnessScript that does not match its output`);
   const s = decodeScript(ws);
-  if (!s || !ws) return undefined;
+  if (!s) return undefined;
   if (s.type === 'ms') return { kind, witnessScript: ws, scriptKeys: s.pubkeys };
   if (s.type === 'pk') return { kind, witnessScript: ws, scriptKeys: [s.pubkey] };
   if (s.type === 'pkh') return { kind, witnessScript: ws, scriptKeyHash: s.hash };
@@ -261,7 +272,7 @@ function classifyWitnessScript(
 }
 
 /** What kind of input this is, if it is one we can sign. */
-function classify(input: Input, prevScript: Uint8Array): Classified | undefined {
+function classify(index: number, input: Input, prevScript: Uint8Array): Classified | undefined {
   const s = decodeScript(prevScript);
   if (!s) return undefined;
   switch (s.type) {
@@ -270,14 +281,18 @@ function classify(input: Input, prevScript: Uint8Array): Classified | undefined 
     case 'tr':
       return { kind: 'p2tr', outputKey: s.pubkey };
     case 'wsh':
-      return classifyWitnessScript('p2wsh', input.witnessScript);
+      return classifyWitnessScript(index, 'p2wsh', s.hash, input.witnessScript);
     case 'pkh':
       // Legacy sighashes do not commit to the amount: sign only with the full previous tx.
       return input.nonWitnessUtxo ? { kind: 'p2pkh', keyHash: s.hash } : undefined;
     case 'sh': {
+      if (!input.redeemScript) return undefined;
+      // BIP16: the P2SH hash is HASH160(redeemScript).
+      if (!eq(hash160(input.redeemScript), s.hash))
+        throw invalid(`psbt input ${index} has a redeemScript that does not match its output`);
       const r = decodeScript(input.redeemScript);
       if (r?.type === 'wpkh') return { kind: 'p2sh-p2wpkh', keyHash: r.hash };
-      if (r?.type === 'wsh') return classifyWitnessScript('p2sh-p2wsh', input.witnessScript);
+      if (r?.type === 'wsh') return classifyWitnessScript(index, 'p2sh-p2wsh', r.hash, input.witnessScript);
       return undefined;
     }
     default:
@@ -293,18 +308,39 @@ function ecdsaKeyMatches(c: Classified, pub: Uint8Array): boolean {
   return false;
 }
 
-function taprootKeyMatches(c: Classified, input: Input, xonly: Uint8Array, opts: PsbtPlanOptions): boolean {
+// Output keys by internal key and merkle root, per plan: lifting an x-only key costs a modular
+// square root (the dominant cost of planning large taproot PSBTs), and inputs often share keys.
+type TweakMemo = Map<string, Uint8Array | null>;
+
+function outputKeyOf(memo: TweakMemo, xonly: Uint8Array, root: Uint8Array | undefined): Uint8Array | null {
+  const k = toHexStr(xonly) + (root ? toHexStr(root) : '');
+  let v = memo.get(k);
+  if (v === undefined) {
+    try {
+      v = taprootOutputKey(xonly, root).outputKey;
+    } catch {
+      v = null;
+    }
+    memo.set(k, v);
+  }
+  return v;
+}
+
+function taprootKeyMatches(
+  c: Classified,
+  input: Input,
+  xonly: Uint8Array,
+  opts: PsbtPlanOptions,
+  memo: TweakMemo,
+): boolean {
   // By default, key-path spends of BIP86 outputs only: the enclave's 'schnorr-taproot' applies the
   // tweak with no script tree. An output with a script tree is signable on its key path only by
   // an enclave that takes the merkle root (opts.scriptTreeKeyPath).
   const root = input.tapMerkleRoot && input.tapMerkleRoot.length ? input.tapMerkleRoot : undefined;
   if (root && !opts.scriptTreeKeyPath) return false;
   if (input.tapInternalKey && !eq(input.tapInternalKey, xonly)) return false;
-  try {
-    return eq(taprootOutputKey(xonly, root).outputKey, c.outputKey!);
-  } catch {
-    return false;
-  }
+  const q = outputKeyOf(memo, xonly, root);
+  return q !== null && eq(q, c.outputKey!);
 }
 
 /** Whether a key the enclave derived at a request's path is the one the request names. */
@@ -399,13 +435,28 @@ export function planPsbtSigning(
   };
 
   const fp = signer.masterFingerprint;
-  const allScripts = prevouts.map((p) => p.script);
-  const allAmounts = prevouts.map((p) => p.amount);
+  let cache: SighashCache;
+  try {
+    cache = new SighashCache(
+      tx.version,
+      tx.lockTime,
+      inputs.map((inp, i) => {
+        if (!inp.txid || inp.txid.length !== 32 || inp.index === undefined)
+          throw new Error(`input ${i} has no previous outpoint`);
+        return { txid: inp.txid, index: inp.index, sequence: inp.sequence ?? 0xffffffff };
+      }),
+      outputs.map((o) => ({ script: o.script ?? new Uint8Array(0), amount: o.amount ?? 0n })),
+      prevouts,
+    );
+  } catch (e) {
+    throw invalid(`psbt cannot be signed: ${libraryReason(e)}`);
+  }
   const requests: PsbtSigningRequest[] = [];
+  const memo: TweakMemo = new Map();
 
   inputs.forEach((input, index) => {
     if (isFinalized(input)) return;
-    const c = classify(input, prevouts[index]!.script);
+    const c = classify(index, input, prevouts[index]!.script);
     if (!c) return;
     const taproot = c.kind === 'p2tr';
 
@@ -434,7 +485,7 @@ export function planPsbtSigning(
     const signed = new Set((input.partialSig ?? []).map(([pub]) => toHexStr(pub)));
     const mine = candidates.filter((k) =>
       taproot
-        ? taprootKeyMatches(c, input, k.publicKey, opts)
+        ? taprootKeyMatches(c, input, k.publicKey, opts, memo)
         : ecdsaKeyMatches(c, k.publicKey) && !signed.has(toHexStr(k.publicKey)),
     );
     if (mine.length === 0) return;
@@ -444,7 +495,7 @@ export function planPsbtSigning(
     let digest: Uint8Array;
     try {
       if (taproot) {
-        digest = tx.preimageWitnessV1(index, allScripts, sighashType, allAmounts);
+        digest = cache.taprootKeyPath(index, sighashType);
       } else if (c.kind === 'p2pkh') {
         digest = (tx as unknown as LegacyPreimage).preimageLegacy(
           index,
@@ -454,7 +505,7 @@ export function planPsbtSigning(
       } else {
         // BIP143: P2WPKH's scriptCode is the P2PKH script of its key hash; P2WSH's is the witness script.
         const scriptCode = c.keyHash ? OutScript.encode({ type: 'pkh', hash: c.keyHash }) : c.witnessScript!;
-        digest = tx.preimageWitnessV0(index, scriptCode, sighashType, prevouts[index]!.amount);
+        digest = cache.witnessV0(index, scriptCode, prevouts[index]!.amount, sighashType);
       }
     } catch (e) {
       throw invalid(`psbt input ${index} cannot be signed: ${libraryReason(e)}`);
