@@ -1,8 +1,10 @@
-// Signer objects: one unsealed private key and the operations on it (enclave.ts Signer contract).
-// The key stays a Uint8Array the signer owns (never a string, never shared with the caller) and
-// `zero()` wipes it. Every signature is verified before it is returned, the classic defence
-// against fault attacks on deterministic signatures (a glitched computation of s with a known k
-// leaks the key); a failed check is ENCLAVE_FAILURE and nothing is returned.
+// Signer objects: one unsealed private key and the operations on it, the private half behind
+// enclave.ts. ECDSA is SEC 1 §4.1.3 with RFC 6979 nonces and low-s (BIP146), Ed25519 is RFC 8032
+// §5.1.6, Schnorr is BIP340 (and BIP341/BIP86 for the taproot key-path tweak). The key stays a
+// Uint8Array the signer owns (never a string, never shared with the caller) and `zero()` wipes
+// it. Every signature is verified before it is returned, the classic defence against fault
+// attacks on deterministic signatures (a glitched computation of s with a known k leaks the key);
+// a failed check is ENCLAVE_FAILURE and nothing is returned.
 //
 // Which implementation serves which operation, and the measurements behind the choice, are in the
 // per-curve modules: secp256k1.ts (libsecp256k1 native for ECDSA, tiny-secp256k1 for BIP340),
@@ -136,6 +138,12 @@ class Secp256k1Signer implements Signer {
       const h = digest ?? sha256(message!);
       const { signature, recoveryId } = ecdsaSignDigest(h, d);
       if (!ecdsaCheck(signature, recoveryId, h, this.#publicKey)) throw faultCheckFailed();
+      // Ids 2 and 3 (R.x ≥ n) occur with probability ~2^-127 and have no Ethereum encoding.
+      if (recoveryId !== 0 && recoveryId !== 1)
+        throw new KeymeshError(
+          'ENCLAVE_FAILURE',
+          'the signature has no 0/1 recovery id; sign another digest',
+        );
       return { signature, recoveryId };
     }
     if (scheme === 'schnorr') {

@@ -42,7 +42,7 @@ export interface SoftwareEnclaveOptions {
   threads?: number;
   /** Argon2id cost when seal.json is first created (tests use a cheap one). */
   argon2?: Argon2Params;
-  /** Unsealed-signer cache per worker: entries (0 = off, default 1024) and idle wipe (default 10 min). */
+  /** Unsealed-signer cache per worker: entries (0 = off, default 1024) and idle wipe (default 5 min). */
   cache?: Partial<CacheOptions>;
 }
 
@@ -153,7 +153,7 @@ export class SoftwareEnclave implements Enclave {
         throw new KeymeshError('ENCLAVE_FAILURE', 'an unseal passphrase is required to start without --dev');
       const cache: CacheOptions = {
         max: opts.cache?.max ?? 1024,
-        idleMs: opts.cache?.idleMs ?? 10 * 60_000,
+        idleMs: opts.cache?.idleMs ?? 5 * 60_000,
       };
       if (!Number.isInteger(cache.max) || cache.max < 0 || !(cache.idleMs > 0))
         throw new KeymeshError(
