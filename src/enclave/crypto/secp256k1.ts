@@ -20,6 +20,9 @@ import { KeymeshError } from '../../errors.js';
 import { compareBytes, equalBytes, halfOf, hexToBytes, isAllZero, ownedCopy } from './bytes.js';
 import { nativeSecp256k1 as native } from './native.js';
 
+// tiny-secp256k1 builds its context on first use; doing it now keeps that cost out of a request.
+tiny.__initializeContext();
+
 export const SECP256K1_N = hexToBytes('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
 /** floor(n / 2): an ECDSA s above this is "high". */
 export const SECP256K1_HALF_N = halfOf(SECP256K1_N);
