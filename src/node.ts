@@ -44,7 +44,7 @@ export async function startNode(
   let app: FastifyInstance | undefined;
   const closeAll = async () => {
     await app?.close();
-    audit?.close();
+    await audit?.close();
     await enclave?.close();
     await store?.close();
   };
@@ -57,7 +57,7 @@ export async function startNode(
     });
     if (opts.passphrase) wipe(opts.passphrase);
     store = await openSqliteStore(join(config.dataDir, 'keymesh.db'));
-    audit = new AuditLog({
+    audit = await AuditLog.open({
       path: join(config.dataDir, 'audit.db'),
       nodeId,
       onCommit: (s, n) => metrics.auditCommitted(s, n),

@@ -1,11 +1,13 @@
 // The node's append-only audit log on its own SQLite file (DIR/audit.db), kept per node even in
-// a cluster. Appends are group-committed: every append made in one turn of the event loop goes
-// into one transaction and one fsync, and each caller's promise resolves only once its entry is
-// durable. If a commit fails, every caller in the batch is told AUDIT_UNAVAILABLE, and callers
-// refuse to act (the design's "if the audit log cannot be written, the node refuses to sign").
+// a cluster. Appends are group-committed by a writer thread (writer.ts): while one batch is being
+// made durable, the next accumulates, and each caller's promise resolves only once its own entry
+// is durable. If a commit fails, every caller in that batch is told AUDIT_UNAVAILABLE and refuses
+// to act (DESIGN.md: "if the audit log cannot be written, the node refuses to sign").
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { KeymeshError } from '../errors.js';
-import { type AuditEntry, type AuditInput, entryHash, GENESIS_HASH, verifyChain, type VerifyResult } from './chain.js';
+import { type AuditEntry, type AuditInput, verifyChain, type VerifyResult } from './chain.js';
+import type { WriterInit, WriterRequest, WriterResponse } from './writer.js';
 
 interface Pending {
   input: AuditInput;
@@ -22,31 +24,46 @@ export interface AuditLogOptions {
   onCommit?: (seconds: number, batch: number) => void;
 }
 
+/** The most entries one commit takes; more wait for the next. Bounds a commit's latency. */
+const MAX_BATCH = 4096;
+
 export class AuditLog {
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly nodeId: string;
+  private readonly worker: Worker;
+  private readonly reader: Database.Database;
+  private readonly listStmt: Database.Statement;
   private readonly onCommit: AuditLogOptions['onCommit'];
   private queue: Pending[] = [];
-  private scheduled = false;
+  private inFlight: { id: number; batch: Pending[] } | undefined;
+  private nextId = 1;
   private closed = false;
-  private headSeq: number;
-  private headHash: string;
+  private drained: (() => void) | undefined;
 
-  constructor(opts: AuditLogOptions) {
-    this.nodeId = opts.nodeId;
+  private constructor(worker: Worker, opts: AuditLogOptions) {
+    this.worker = worker;
     this.onCommit = opts.onCommit;
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
-    this.db.exec('CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL) STRICT');
-    this.insert = this.db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)');
-    const last = this.db.prepare('SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; entry: string }
-      | undefined;
-    this.headSeq = last?.seq ?? 0;
-    this.headHash = last ? (JSON.parse(last.entry) as AuditEntry).hash : GENESIS_HASH;
+    this.reader = new Database(opts.path, { readonly: true, fileMustExist: true });
+    this.listStmt = this.reader.prepare('SELECT entry FROM audit WHERE seq > ? ORDER BY seq ASC LIMIT ?');
+    worker.on('message', (m: WriterResponse) => this.onMessage(m));
+    worker.on('error', (e) => this.failAll(e));
+    worker.on('exit', () => this.failAll(new Error('audit writer exited')));
+  }
+
+  static async open(opts: AuditLogOptions): Promise<AuditLog> {
+    const init: WriterInit = { path: opts.path, nodeId: opts.nodeId, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 };
+    const worker = new Worker(new URL('./writer.js', import.meta.url), {
+      workerData: { kind: 'keymesh-audit-writer', init },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onMsg = (m: WriterResponse) => {
+        if (m.type === 'ready') {
+          worker.off('error', reject);
+          resolve();
+        }
+      };
+      worker.once('message', onMsg);
+      worker.once('error', reject);
+    });
+    return new AuditLog(worker, opts);
   }
 
   /** Resolves once the entry is durable. */
@@ -54,64 +71,62 @@ export class AuditLog {
     if (this.closed) return Promise.reject(new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log is closed.'));
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.send();
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
+  private send(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
+    this.queue = this.queue.length <= MAX_BATCH ? [] : this.queue.slice(MAX_BATCH);
+    const id = this.nextId++;
+    this.inFlight = { id, batch };
+    this.worker.postMessage({ type: 'batch', id, inputs: batch.map((p) => p.input) } satisfies WriterRequest);
+  }
+
+  private onMessage(m: WriterResponse): void {
+    if (m.type === 'committed' || m.type === 'failed') {
+      const f = this.inFlight;
+      if (!f || f.id !== m.id) return;
+      this.inFlight = undefined;
+      if (m.type === 'committed') {
+        this.onCommit?.(m.seconds, f.batch.length);
+        for (let i = 0; i < f.batch.length; i++) f.batch[i]!.resolve(m.entries[i]!);
+      } else {
+        const err = new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log cannot be written; the node refuses to act.');
+        for (const p of f.batch) p.reject(err);
+      }
+      this.send();
+      if (!this.inFlight && this.queue.length === 0) this.drained?.();
+    }
+  }
+
+  private failAll(cause: unknown): void {
+    const err = new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log cannot be written; the node refuses to act.', {
+      cause,
+    });
+    for (const p of [...(this.inFlight?.batch ?? []), ...this.queue]) p.reject(err);
+    this.inFlight = undefined;
     this.queue = [];
-    if (batch.length === 0) return;
-    const started = process.hrtime.bigint();
-    const time = new Date().toISOString();
-    const entries: AuditEntry[] = [];
-    let seq = this.headSeq;
-    let prevHash = this.headHash;
-    for (const p of batch) {
-      seq++;
-      const base = { seq, time, node: this.nodeId, ...p.input, prevHash };
-      const e: AuditEntry = { ...base, hash: entryHash(base) };
-      entries.push(e);
-      prevHash = e.hash;
-    }
-    try {
-      this.db.transaction(() => {
-        for (const e of entries) this.insert.run(e.seq, JSON.stringify(e));
-      })();
-    } catch (cause) {
-      const err = new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log cannot be written; the node refuses to act.', {
-        cause,
-      });
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    this.headSeq = seq;
-    this.headHash = prevHash;
-    this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, batch.length);
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(entries[i]!);
+    this.closed = true;
+    this.drained?.();
   }
 
   list(after: number, limit: number): AuditEntry[] {
-    const rows = this.db
-      .prepare('SELECT entry FROM audit WHERE seq > ? ORDER BY seq ASC LIMIT ?')
-      .all(after, limit) as { entry: string }[];
-    return rows.map((r) => JSON.parse(r.entry) as AuditEntry);
-  }
-
-  get head(): { seq: number; hash: string } {
-    return { seq: this.headSeq, hash: this.headHash };
+    return (this.listStmt.all(after, limit) as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
   }
 
   /** Write what is queued, then close. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    if (this.inFlight || this.queue.length > 0) await new Promise<void>((res) => (this.drained = res));
     this.closed = true;
-    this.db.close();
+    this.reader.close();
+    await new Promise<void>((res) => {
+      this.worker.once('exit', () => res());
+      this.worker.postMessage({ type: 'close' } satisfies WriterRequest);
+      setTimeout(() => void this.worker.terminate(), 2000).unref();
+    });
   }
 }
 

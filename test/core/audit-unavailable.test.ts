@@ -38,11 +38,11 @@ before(async () => {
     verify: (r) => real.verify(r),
     close: () => real.close(),
   };
-  audit = new AuditLog({ path: join(dir, 'audit.db'), nodeId: 'n1', busyTimeoutMs: 50 });
+  audit = await AuditLog.open({ path: join(dir, 'audit.db'), nodeId: 'n1', busyTimeoutMs: 50 });
   core = new Core({ nodeId: 'n1', version: 'test', store, enclave, audit, metrics: new NodeMetrics() });
 });
 after(async () => {
-  audit.close();
+  await audit.close();
   await enclave.close();
   await store.close();
 });

@@ -1,6 +1,6 @@
 // The HTTP interface: Fastify with a schema on every route, errors translated by code through one
 // table (errors.ts), request logs without bodies or credentials, metrics per route template.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../../core/core.js';
@@ -35,7 +35,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     bodyLimit: BODY_LIMIT,
     genReqId: () => newRequestId(),
     requestIdHeader: false,
-    disableRequestLogging: true,
+    // Per-request lines are ours (onResponse, at debug), without bodies or headers.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: false,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
