@@ -36,7 +36,8 @@ const CASES: Case[] = [
   },
 ];
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
   console.log(`keymesh bench: ${cores} cores, node ${process.version}, ${SECONDS}s per level\n`);
@@ -51,7 +52,10 @@ async function main(): Promise<void> {
         `${c.algorithm}: raw 1-thread ${fmt(one.opsPerSec)}/s, raw ${cores}-core ${fmt(raw.opsPerSec)}/s, ` +
           `raw ${cores}-core sign+verify ${fmt(rawFc.opsPerSec)}/s`,
       );
-      const key = await node.api<{ id: string }>('POST', '/v1/keys', { name: `bench-${c.algorithm}`, algorithm: c.algorithm });
+      const key = await node.api<{ id: string }>('POST', '/v1/keys', {
+        name: `bench-${c.algorithm}`,
+        algorithm: c.algorithm,
+      });
       for (const concurrency of LEVELS) {
         const r: LoadResult = await runLoad({
           url: node.url,
@@ -81,7 +85,9 @@ async function main(): Promise<void> {
   }
   console.log('\nHTTP signing (auth + durable audit + enclave pool + fault check), closed loop on loopback');
   console.log(
-    ['algorithm ', 'conc', '   req/s', 'p50 ms', '  p99 ms', 'vs raw sign', 'vs raw s+v', 'errors'].join('  '),
+    ['algorithm ', 'conc', '   req/s', 'p50 ms', '  p99 ms', 'vs raw sign', 'vs raw s+v', 'errors'].join(
+      '  ',
+    ),
   );
   for (const r of rows) console.log(r);
   console.log('\n(the load generator runs on the same cores as the node, so these ratios are lower bounds)');

@@ -61,7 +61,8 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const kmip = parseHostPort('--kmip', flags.kmip ?? env.KEYMESH_KMIP ?? '127.0.0.1:5696');
   const tlsCert = flags['tls-cert'] ?? env.KEYMESH_TLS_CERT;
   const tlsKey = flags['tls-key'] ?? env.KEYMESH_TLS_KEY;
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw invalid('--tls-cert and --tls-key go together');
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw invalid('--tls-cert and --tls-key go together');
   if (dev && !isLoopback(http.host)) throw invalid('a --dev node listens on loopback only');
   if (!dev && !isLoopback(http.host) && tlsCert === undefined)
     throw invalid('refusing to listen on a non-loopback address without TLS (--tls-cert, --tls-key)');
@@ -69,7 +70,10 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   if (!LOG_LEVELS.includes(logLevel)) throw invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const threads = flags['enclave-threads'] ?? env.KEYMESH_ENCLAVE_THREADS;
   const enclaveThreads = threads === undefined ? undefined : Number(threads);
-  if (enclaveThreads !== undefined && (!Number.isInteger(enclaveThreads) || enclaveThreads < 1 || enclaveThreads > 64))
+  if (
+    enclaveThreads !== undefined &&
+    (!Number.isInteger(enclaveThreads) || enclaveThreads < 1 || enclaveThreads > 64)
+  )
     throw invalid('--enclave-threads must be a whole number from 1 to 64');
   const nodeId = flags['node-id'] ?? env.KEYMESH_NODE_ID;
   if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))

@@ -30,7 +30,11 @@ export class KeymeshError extends Error {
   readonly shortMessage: string;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, shortMessage: string, opts: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    shortMessage: string,
+    opts: { details?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
     super(shortMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.shortMessage = shortMessage;

@@ -71,7 +71,8 @@ export function verifyChain(rows: Iterable<[number, string]>): VerifyResult {
     } catch {
       return { ok: false, count, brokenAt: rowSeq, reason: 'entry is not valid JSON' };
     }
-    if (rowSeq !== expectSeq) return { ok: false, count, brokenAt: expectSeq, reason: `entry ${expectSeq} is missing` };
+    if (rowSeq !== expectSeq)
+      return { ok: false, count, brokenAt: expectSeq, reason: `entry ${expectSeq} is missing` };
     if (e.seq !== rowSeq) return { ok: false, count, brokenAt: rowSeq, reason: 'entry is out of order' };
     if (e.prevHash !== prevHash)
       return { ok: false, count, brokenAt: rowSeq, reason: 'entry does not follow the one before it' };

@@ -49,7 +49,11 @@ export class AuditLog {
   }
 
   static async open(opts: AuditLogOptions): Promise<AuditLog> {
-    const init: WriterInit = { path: opts.path, nodeId: opts.nodeId, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 };
+    const init: WriterInit = {
+      path: opts.path,
+      nodeId: opts.nodeId,
+      busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+    };
     const worker = new Worker(new URL('./writer.js', import.meta.url), {
       workerData: { kind: 'keymesh-audit-writer', init },
     });
@@ -93,7 +97,10 @@ export class AuditLog {
         this.onCommit?.(m.seconds, f.batch.length);
         for (let i = 0; i < f.batch.length; i++) f.batch[i]!.resolve(m.entries[i]!);
       } else {
-        const err = new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log cannot be written; the node refuses to act.');
+        const err = new KeymeshError(
+          'AUDIT_UNAVAILABLE',
+          'The audit log cannot be written; the node refuses to act.',
+        );
         for (const p of f.batch) p.reject(err);
       }
       this.send();
@@ -102,9 +109,13 @@ export class AuditLog {
   }
 
   private failAll(cause: unknown): void {
-    const err = new KeymeshError('AUDIT_UNAVAILABLE', 'The audit log cannot be written; the node refuses to act.', {
-      cause,
-    });
+    const err = new KeymeshError(
+      'AUDIT_UNAVAILABLE',
+      'The audit log cannot be written; the node refuses to act.',
+      {
+        cause,
+      },
+    );
     for (const p of [...(this.inFlight?.batch ?? []), ...this.queue]) p.reject(err);
     this.inFlight = undefined;
     this.queue = [];
@@ -113,7 +124,9 @@ export class AuditLog {
   }
 
   list(after: number, limit: number): AuditEntry[] {
-    return (this.listStmt.all(after, limit) as { entry: string }[]).map((r) => JSON.parse(r.entry) as AuditEntry);
+    return (this.listStmt.all(after, limit) as { entry: string }[]).map(
+      (r) => JSON.parse(r.entry) as AuditEntry,
+    );
   }
 
   /** Write what is queued, then close. */

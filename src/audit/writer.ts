@@ -28,8 +28,7 @@ function run(init: WriterInit): void {
   db.exec('CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL) STRICT');
   const insert = db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)');
   const last = db.prepare('SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1').get() as
-    | { seq: number; entry: string }
-    | undefined;
+    { seq: number; entry: string } | undefined;
   let headSeq = last?.seq ?? 0;
   let headHash = last ? (JSON.parse(last.entry) as AuditEntry).hash : GENESIS_HASH;
 
@@ -57,7 +56,11 @@ function run(init: WriterInit): void {
         for (const e of entries) insert.run(e.seq, JSON.stringify(e));
       })();
     } catch (e) {
-      port.postMessage({ type: 'failed', id: msg.id, message: (e as Error).message } satisfies WriterResponse);
+      port.postMessage({
+        type: 'failed',
+        id: msg.id,
+        message: (e as Error).message,
+      } satisfies WriterResponse);
       return;
     }
     headSeq = seq;

@@ -18,10 +18,19 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parse(argv: string[], options: Options, positionals: { min: number; max: number; usage: string }): Parsed {
+export function parse(
+  argv: string[],
+  options: Options,
+  positionals: { min: number; max: number; usage: string },
+): Parsed {
   let r: Parsed;
   try {
-    r = parseArgs({ args: argv, options: { ...CLIENT_OPTIONS, ...options }, allowPositionals: true, strict: true }) as Parsed;
+    r = parseArgs({
+      args: argv,
+      options: { ...CLIENT_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed;
   } catch (e) {
     throw new CliError(`${(e as Error).message}\nusage: ${positionals.usage}`, EXIT.usage, 'USAGE');
   }

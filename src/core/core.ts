@@ -42,7 +42,12 @@ export class Core {
     }
   }
 
-  private async auditFailure(cred: Credential, spec: OpSpec, caller: Caller | undefined, err: unknown): Promise<void> {
+  private async auditFailure(
+    cred: Credential,
+    spec: OpSpec,
+    caller: Caller | undefined,
+    err: unknown,
+  ): Promise<void> {
     const code = isKeymeshError(err) ? err.code : 'INTERNAL';
     if (code === 'AUDIT_UNAVAILABLE') return;
     if (spec.read && code === 'NOT_FOUND') return;
@@ -69,13 +74,19 @@ export class Core {
     return this.perform(cred, { action: 'key.import', scope: 'keys:create' }, (ctx) => importKey(ctx, input));
   }
   listKeys(cred: Credential, input: ListKeysInput): Promise<{ keys: KeyView[]; nextCursor?: string }> {
-    return this.perform(cred, { action: 'key.list', scope: 'keys:read', read: true }, (ctx) => listKeys(ctx, input));
+    return this.perform(cred, { action: 'key.list', scope: 'keys:read', read: true }, (ctx) =>
+      listKeys(ctx, input),
+    );
   }
   getKey(cred: Credential, id: string): Promise<KeyView> {
-    return this.perform(cred, { action: 'key.get', scope: 'keys:read', keyId: id, read: true }, (ctx) => getKey(ctx, id));
+    return this.perform(cred, { action: 'key.get', scope: 'keys:read', keyId: id, read: true }, (ctx) =>
+      getKey(ctx, id),
+    );
   }
   sign(cred: Credential, id: string, input: SignInput): Promise<SignAnswer> {
-    return this.perform(cred, { action: 'key.sign', scope: 'keys:sign', keyId: id }, (ctx) => signWithKey(ctx, id, input));
+    return this.perform(cred, { action: 'key.sign', scope: 'keys:sign', keyId: id }, (ctx) =>
+      signWithKey(ctx, id, input),
+    );
   }
   verify(cred: Credential, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
     return this.perform(cred, { action: 'key.verify', scope: 'keys:read', keyId: id }, (ctx) =>
@@ -88,7 +99,9 @@ export class Core {
     );
   }
   destroyKey(cred: Credential, id: string): Promise<KeyView> {
-    return this.perform(cred, { action: 'key.destroy', scope: 'keys:manage', keyId: id }, (ctx) => destroyKey(ctx, id));
+    return this.perform(cred, { action: 'key.destroy', scope: 'keys:manage', keyId: id }, (ctx) =>
+      destroyKey(ctx, id),
+    );
   }
 
   // Tokens
@@ -103,12 +116,16 @@ export class Core {
   }
 
   // Audit
-  listAudit(cred: Credential, q: { after?: number | string; limit?: number | string }): Promise<{ entries: AuditEntry[] }> {
+  listAudit(
+    cred: Credential,
+    q: { after?: number | string; limit?: number | string },
+  ): Promise<{ entries: AuditEntry[] }> {
     return this.perform(cred, { action: 'audit.list', scope: 'audit:read', read: true }, async () => {
       const after = q.after === undefined ? 0 : Number(q.after);
       const limit = q.limit === undefined ? 100 : Number(q.limit);
       if (!Number.isSafeInteger(after) || after < 0) throw invalid('after must be a whole number, 0 or more');
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be a whole number from 1 to 1000');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw invalid('limit must be a whole number from 1 to 1000');
       return { entries: this.deps.audit.list(after, limit) };
     });
   }
@@ -117,4 +134,3 @@ export class Core {
     return { status: 'ok', nodeId: this.deps.nodeId, version: this.deps.version };
   }
 }
-

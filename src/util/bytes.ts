@@ -5,12 +5,17 @@ import { invalid } from '../errors.js';
 const HEX_RE = /^0x([0-9a-fA-F]{2})*$/;
 
 /** Parse `0x`-prefixed hex. `len` pins an exact byte length; `max` caps it. */
-export function parseHex(field: string, value: unknown, opts: { len?: number; max?: number } = {}): Uint8Array {
+export function parseHex(
+  field: string,
+  value: unknown,
+  opts: { len?: number; max?: number } = {},
+): Uint8Array {
   if (typeof value !== 'string') throw invalid(`${field} must be a 0x-prefixed hex string`);
   const bytes = (value.length - 2) / 2;
   if (opts.max !== undefined && bytes > opts.max) throw invalid(`${field} is longer than ${opts.max} bytes`);
   if (!HEX_RE.test(value)) throw invalid(`${field} must be 0x-prefixed hex with an even number of digits`);
-  if (opts.len !== undefined && bytes !== opts.len) throw invalid(`${field} must be exactly ${opts.len} bytes`);
+  if (opts.len !== undefined && bytes !== opts.len)
+    throw invalid(`${field} must be exactly ${opts.len} bytes`);
   return new Uint8Array(Buffer.from(value.slice(2), 'hex'));
 }
 

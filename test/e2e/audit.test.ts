@@ -39,14 +39,30 @@ async function allEntries(): Promise<Entry[]> {
 
 test('creations, uses, changes and refusals are all in the chained log', async () => {
   const privateKey = '0x' + '5a'.repeat(32);
-  const k = (await node.api<{ id: string }>('POST', '/v1/keys/import', { name: 'audited', algorithm: 'secp256k1', privateKey }))
-    .body;
+  const k = (
+    await node.api<{ id: string }>('POST', '/v1/keys/import', {
+      name: 'audited',
+      algorithm: 'secp256k1',
+      privateKey,
+    })
+  ).body;
   await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) });
   await node.api('POST', `/v1/keys/${k.id}/state`, { state: 'deactivated' });
-  assert.equal((await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) })).status, 409);
-  const reader = (await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'r', scopes: ['keys:read'] })).body.token;
-  assert.equal((await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) }, reader)).status, 403);
-  assert.equal((await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) }, null)).status, 401);
+  assert.equal(
+    (await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) })).status,
+    409,
+  );
+  const reader = (
+    await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'r', scopes: ['keys:read'] })
+  ).body.token;
+  assert.equal(
+    (await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) }, reader)).status,
+    403,
+  );
+  assert.equal(
+    (await node.api('POST', `/v1/keys/${k.id}/sign`, { digest: '0x' + '01'.repeat(32) }, null)).status,
+    401,
+  );
 
   const entries = await allEntries();
   const forKey = entries.filter((e) => e.keyId === k.id).map((e) => `${e.action}:${e.outcome}`);
@@ -75,7 +91,8 @@ test('creations, uses, changes and refusals are all in the chained log', async (
 });
 
 test('keymesh audit verify: intact, then edited, removed and reordered entries are caught', async () => {
-  for (let i = 0; i < 5; i++) await node.api('POST', '/v1/keys', { name: `chain-${i}`, algorithm: 'ed25519' });
+  for (let i = 0; i < 5; i++)
+    await node.api('POST', '/v1/keys', { name: `chain-${i}`, algorithm: 'ed25519' });
   const ok = await runCli(['audit', 'verify', '--data-dir', node.dataDir]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /intact/);
@@ -83,7 +100,10 @@ test('keymesh audit verify: intact, then edited, removed and reordered entries a
 
   const file = join(node.dataDir, 'audit.db');
   const db = new Database(file);
-  const rows = db.prepare('SELECT seq, entry FROM audit ORDER BY seq').all() as { seq: number; entry: string }[];
+  const rows = db.prepare('SELECT seq, entry FROM audit ORDER BY seq').all() as {
+    seq: number;
+    entry: string;
+  }[];
   const restore = () => {
     db.prepare('DELETE FROM audit').run();
     const ins = db.prepare('INSERT INTO audit (seq, entry) VALUES (?, ?)');

@@ -12,8 +12,10 @@ let keyId: string;
 let edId: string;
 before(async () => {
   node = await startNode();
-  keyId = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'errors-k1', algorithm: 'secp256k1' })).body.id;
-  edId = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'errors-ed', algorithm: 'ed25519' })).body.id;
+  keyId = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'errors-k1', algorithm: 'secp256k1' }))
+    .body.id;
+  edId = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'errors-ed', algorithm: 'ed25519' }))
+    .body.id;
 });
 after(async () => {
   await node.stop();
@@ -82,7 +84,10 @@ describe('400: malformed input', () => {
   });
   test('verify: signature of the wrong length', async () => {
     assertError(
-      await node.api('POST', `/v1/keys/${keyId}/verify`, { digest: '0x' + '11'.repeat(32), signature: '0x' + '11'.repeat(63) }),
+      await node.api('POST', `/v1/keys/${keyId}/verify`, {
+        digest: '0x' + '11'.repeat(32),
+        signature: '0x' + '11'.repeat(63),
+      }),
       400,
     );
     assertError(await node.api('POST', `/v1/keys/${keyId}/verify`, { digest: '0x' + '11'.repeat(32) }), 400);
@@ -98,8 +103,14 @@ describe('400: malformed input', () => {
   test('tokens: unknown scope, empty scopes, bad ttl', async () => {
     assertError(await node.api('POST', '/v1/tokens', { name: 't', scopes: ['keys:everything'] }), 400);
     assertError(await node.api('POST', '/v1/tokens', { name: 't', scopes: [] }), 400);
-    assertError(await node.api('POST', '/v1/tokens', { name: 't', scopes: ['keys:read'], ttlSeconds: 0 }), 400);
-    assertError(await node.api('POST', '/v1/tokens', { name: 't', scopes: ['keys:read'], keyIds: ['nope'] }), 400);
+    assertError(
+      await node.api('POST', '/v1/tokens', { name: 't', scopes: ['keys:read'], ttlSeconds: 0 }),
+      400,
+    );
+    assertError(
+      await node.api('POST', '/v1/tokens', { name: 't', scopes: ['keys:read'], keyIds: ['nope'] }),
+      400,
+    );
   });
 });
 
@@ -107,14 +118,27 @@ describe('404, 409, 413', () => {
   test('unknown key ids and routes', async () => {
     assertError(await node.api('GET', '/v1/keys/0190a4c0-0000-7000-8000-000000000000'), 404, 'NOT_FOUND');
     assertError(await node.api('GET', '/v1/keys/not-an-id'), 404, 'NOT_FOUND');
-    assertError(await node.api('POST', '/v1/keys/0190a4c0-0000-7000-8000-000000000000/sign', { digest: '0x' + '11'.repeat(32) }), 404);
+    assertError(
+      await node.api('POST', '/v1/keys/0190a4c0-0000-7000-8000-000000000000/sign', {
+        digest: '0x' + '11'.repeat(32),
+      }),
+      404,
+    );
     assertError(await node.api('DELETE', '/v1/tokens/0190a4c0-0000-7000-8000-000000000000'), 404);
     assertError(await node.api('GET', '/v1/nothing-here'), 404, 'NOT_FOUND');
   });
   test('a duplicate name is 409, for created and imported keys alike', async () => {
-    assertError(await node.api('POST', '/v1/keys', { name: 'errors-k1', algorithm: 'p256' }), 409, 'CONFLICT');
     assertError(
-      await node.api('POST', '/v1/keys/import', { name: 'errors-k1', algorithm: 'p256', privateKey: '0x' + '22'.repeat(32) }),
+      await node.api('POST', '/v1/keys', { name: 'errors-k1', algorithm: 'p256' }),
+      409,
+      'CONFLICT',
+    );
+    assertError(
+      await node.api('POST', '/v1/keys/import', {
+        name: 'errors-k1',
+        algorithm: 'p256',
+        privateKey: '0x' + '22'.repeat(32),
+      }),
       409,
     );
   });
@@ -141,9 +165,19 @@ describe('401 and 403', () => {
     assert.equal(r.status, 401);
   });
   test('a token without the scope, or without the key, is 403', async () => {
-    const reader = await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'reader', scopes: ['keys:read'] });
-    assertError(await node.api('POST', '/v1/keys', { name: 'nope', algorithm: 'p256' }, reader.body.token), 403, 'FORBIDDEN');
-    assertError(await node.api('POST', `/v1/keys/${keyId}/sign`, { digest: '0x' + '11'.repeat(32) }, reader.body.token), 403);
+    const reader = await node.api<{ token: string }>('POST', '/v1/tokens', {
+      name: 'reader',
+      scopes: ['keys:read'],
+    });
+    assertError(
+      await node.api('POST', '/v1/keys', { name: 'nope', algorithm: 'p256' }, reader.body.token),
+      403,
+      'FORBIDDEN',
+    );
+    assertError(
+      await node.api('POST', `/v1/keys/${keyId}/sign`, { digest: '0x' + '11'.repeat(32) }, reader.body.token),
+      403,
+    );
     assertError(await node.api('GET', '/v1/tokens', undefined, reader.body.token), 403);
     assertError(await node.api('GET', '/v1/audit', undefined, reader.body.token), 403);
     const narrow = await node.api<{ token: string }>('POST', '/v1/tokens', {
@@ -151,7 +185,10 @@ describe('401 and 403', () => {
       scopes: ['keys:sign', 'keys:read'],
       keyIds: [edId],
     });
-    assertError(await node.api('POST', `/v1/keys/${keyId}/sign`, { digest: '0x' + '11'.repeat(32) }, narrow.body.token), 403);
+    assertError(
+      await node.api('POST', `/v1/keys/${keyId}/sign`, { digest: '0x' + '11'.repeat(32) }, narrow.body.token),
+      403,
+    );
     assertError(await node.api('GET', `/v1/keys/${keyId}`, undefined, narrow.body.token), 403);
   });
 });

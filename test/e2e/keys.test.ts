@@ -40,7 +40,11 @@ describe('creating keys', () => {
     ['ed25519', 32],
   ] as const) {
     test(`${algorithm}: 201 with the contract's key object`, async () => {
-      const r = await node.api<Key>('POST', '/v1/keys', { name: `made-${algorithm}`, algorithm, labels: { team: 'ops' } });
+      const r = await node.api<Key>('POST', '/v1/keys', {
+        name: `made-${algorithm}`,
+        algorithm,
+        labels: { team: 'ops' },
+      });
       assert.equal(r.status, 201);
       assert.equal(r.body.algorithm, algorithm);
       assert.equal(r.body.state, 'active');
@@ -49,7 +53,8 @@ describe('creating keys', () => {
       assert.match(r.body.publicKey, /^0x[0-9a-f]+$/);
       assert.equal(bytes(r.body.publicKey).length, len);
       assert.ok(!Number.isNaN(Date.parse(r.body.createdAt)));
-      if (algorithm === 'secp256k1') assert.equal(r.body.addresses.ethereum, computeAddress(r.body.publicKey));
+      if (algorithm === 'secp256k1')
+        assert.equal(r.body.addresses.ethereum, computeAddress(r.body.publicKey));
       else assert.equal(r.body.addresses.ethereum, undefined);
       const got = await node.api<Key>('GET', `/v1/keys/${r.body.id}`);
       assert.equal(got.status, 200);
@@ -64,53 +69,88 @@ describe('imported keys sign exactly as the standards say', () => {
   const message = new TextEncoder().encode('a message to sign');
 
   test('secp256k1: EIP-55 address, RFC 6979 low-s, recovery id', async () => {
-    const r = await node.api<Key>('POST', '/v1/keys/import', { name: 'eip155', algorithm: 'secp256k1', privateKey: hex(priv) });
+    const r = await node.api<Key>('POST', '/v1/keys/import', {
+      name: 'eip155',
+      algorithm: 'secp256k1',
+      privateKey: hex(priv),
+    });
     assert.equal(r.status, 201);
     assert.equal(r.body.publicKey, hex(secp256k1.getPublicKey(priv, true)));
     assert.equal(r.body.addresses.ethereum, '0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F');
 
-    const s = await node.api<{ signature: string; recoveryId: number }>('POST', `/v1/keys/${r.body.id}/sign`, {
-      digest: hex(digest),
-    });
+    const s = await node.api<{ signature: string; recoveryId: number }>(
+      'POST',
+      `/v1/keys/${r.body.id}/sign`,
+      {
+        digest: hex(digest),
+      },
+    );
     assert.equal(s.status, 200);
     const expected = secp256k1.sign(digest, priv, { prehash: false, format: 'recovered' });
     assert.equal(s.body.signature, hex(expected.subarray(1)));
     assert.equal(s.body.recoveryId, expected[0]);
     const sig = secp256k1.Signature.fromBytes(bytes(s.body.signature), 'compact');
     assert.equal(sig.hasHighS(), false);
-    assert.equal(hex(sig.addRecoveryBit(s.body.recoveryId).recoverPublicKey(digest).toBytes(true)), r.body.publicKey);
+    assert.equal(
+      hex(sig.addRecoveryBit(s.body.recoveryId).recoverPublicKey(digest).toBytes(true)),
+      r.body.publicKey,
+    );
 
-    const m = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, { message: hex(message) });
+    const m = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, {
+      message: hex(message),
+    });
     assert.equal(m.body.signature, hex(secp256k1.sign(sha256(message), priv, { prehash: false })));
   });
 
   test('p256: RFC 6979, low-s, no recovery id', async () => {
-    const r = await node.api<Key>('POST', '/v1/keys/import', { name: 'p256-imp', algorithm: 'p256', privateKey: hex(priv) });
+    const r = await node.api<Key>('POST', '/v1/keys/import', {
+      name: 'p256-imp',
+      algorithm: 'p256',
+      privateKey: hex(priv),
+    });
     assert.equal(r.status, 201);
     assert.equal(r.body.publicKey, hex(p256.getPublicKey(priv, true)));
-    const s = await node.api<{ signature: string; recoveryId?: number }>('POST', `/v1/keys/${r.body.id}/sign`, {
-      digest: hex(digest),
-    });
+    const s = await node.api<{ signature: string; recoveryId?: number }>(
+      'POST',
+      `/v1/keys/${r.body.id}/sign`,
+      {
+        digest: hex(digest),
+      },
+    );
     assert.equal(s.body.signature, hex(p256.sign(digest, priv, { prehash: false })));
     assert.equal(s.body.recoveryId, undefined);
-    const m = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, { message: hex(message) });
-    assert.ok(p256.verify(bytes(m.body.signature), sha256(message), p256.getPublicKey(priv), { prehash: false }));
+    const m = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, {
+      message: hex(message),
+    });
+    assert.ok(
+      p256.verify(bytes(m.body.signature), sha256(message), p256.getPublicKey(priv), { prehash: false }),
+    );
   });
 
   test('ed25519: RFC 8032 over the message; digests are refused', async () => {
-    const r = await node.api<Key>('POST', '/v1/keys/import', { name: 'ed-imp', algorithm: 'ed25519', privateKey: hex(priv) });
+    const r = await node.api<Key>('POST', '/v1/keys/import', {
+      name: 'ed-imp',
+      algorithm: 'ed25519',
+      privateKey: hex(priv),
+    });
     assert.equal(r.status, 201);
     assert.equal(r.body.publicKey, hex(ed25519.getPublicKey(priv)));
-    const s = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, { message: hex(message) });
+    const s = await node.api<{ signature: string }>('POST', `/v1/keys/${r.body.id}/sign`, {
+      message: hex(message),
+    });
     assert.equal(s.body.signature, hex(ed25519.sign(message, priv)));
-    const d = await node.api<{ error: { code: string } }>('POST', `/v1/keys/${r.body.id}/sign`, { digest: hex(digest) });
+    const d = await node.api<{ error: { code: string } }>('POST', `/v1/keys/${r.body.id}/sign`, {
+      digest: hex(digest),
+    });
     assert.equal(d.status, 400);
   });
 
   test('verify: true for a good signature, false for a changed one, on every algorithm', async () => {
     for (const algorithm of ['secp256k1', 'p256', 'ed25519']) {
       const k = await node.api<Key>('POST', '/v1/keys', { name: `verify-${algorithm}`, algorithm });
-      const s = await node.api<{ signature: string }>('POST', `/v1/keys/${k.body.id}/sign`, { message: hex(message) });
+      const s = await node.api<{ signature: string }>('POST', `/v1/keys/${k.body.id}/sign`, {
+        message: hex(message),
+      });
       const ok = await node.api<{ valid: boolean }>('POST', `/v1/keys/${k.body.id}/verify`, {
         message: hex(message),
         signature: s.body.signature,
@@ -134,7 +174,8 @@ describe('imported keys sign exactly as the standards say', () => {
 
 describe('listing', () => {
   test('pages with limit and cursor, filters by name and state', async () => {
-    for (let i = 0; i < 5; i++) await node.api('POST', '/v1/keys', { name: `page-${i}`, algorithm: 'ed25519' });
+    for (let i = 0; i < 5; i++)
+      await node.api('POST', '/v1/keys', { name: `page-${i}`, algorithm: 'ed25519' });
     const seen: string[] = [];
     let cursor: string | undefined;
     for (;;) {
@@ -165,7 +206,8 @@ describe('listing', () => {
 
 describe('key states (NIST SP 800-57)', () => {
   const digest = '0x' + '11'.repeat(32);
-  const sign = (id: string) => node.api<{ error?: { code: string } }>('POST', `/v1/keys/${id}/sign`, { digest });
+  const sign = (id: string) =>
+    node.api<{ error?: { code: string } }>('POST', `/v1/keys/${id}/sign`, { digest });
   const setState = (id: string, state: string) =>
     node.api<Key & { error?: { code: string } }>('POST', `/v1/keys/${id}/state`, { state });
 

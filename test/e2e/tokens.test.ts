@@ -17,7 +17,10 @@ after(async () => {
 const digest = '0x' + 'ab'.repeat(32);
 
 test('a token is shown once; lists and the data dir never hold its secret', async () => {
-  const r = await node.api<{ id: string; token: string }>('POST', '/v1/tokens', { name: 'ci', scopes: ['keys:read'] });
+  const r = await node.api<{ id: string; token: string }>('POST', '/v1/tokens', {
+    name: 'ci',
+    scopes: ['keys:read'],
+  });
   assert.equal(r.status, 201);
   assert.match(r.body.token, /^kmt_/);
   const list = await node.api<{ tokens: Record<string, unknown>[] }>('GET', '/v1/tokens');
@@ -33,9 +36,14 @@ test('a token is shown once; lists and the data dir never hold its secret', asyn
 });
 
 test('scopes: read-only tokens read, sign-only tokens sign, neither manages', async () => {
-  const k = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'scoped', algorithm: 'secp256k1' })).body;
-  const reader = (await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'r', scopes: ['keys:read'] })).body.token;
-  const signer = (await node.api<{ token: string }>('POST', '/v1/tokens', { name: 's', scopes: ['keys:sign'] })).body.token;
+  const k = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'scoped', algorithm: 'secp256k1' }))
+    .body;
+  const reader = (
+    await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'r', scopes: ['keys:read'] })
+  ).body.token;
+  const signer = (
+    await node.api<{ token: string }>('POST', '/v1/tokens', { name: 's', scopes: ['keys:sign'] })
+  ).body.token;
   assert.equal((await node.api('GET', `/v1/keys/${k.id}`, undefined, reader)).status, 200);
   assert.equal((await node.api('POST', `/v1/keys/${k.id}/sign`, { digest }, reader)).status, 403);
   assert.equal((await node.api('POST', `/v1/keys/${k.id}/sign`, { digest }, signer)).status, 200);
@@ -48,8 +56,10 @@ test('scopes: read-only tokens read, sign-only tokens sign, neither manages', as
 });
 
 test('keyIds narrow a token to those keys, in listing too', async () => {
-  const a = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'narrow-a', algorithm: 'p256' })).body;
-  const b = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'narrow-b', algorithm: 'p256' })).body;
+  const a = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'narrow-a', algorithm: 'p256' }))
+    .body;
+  const b = (await node.api<{ id: string }>('POST', '/v1/keys', { name: 'narrow-b', algorithm: 'p256' }))
+    .body;
   const t = (
     await node.api<{ token: string }>('POST', '/v1/tokens', {
       name: 'only-a',
@@ -67,7 +77,12 @@ test('keyIds narrow a token to those keys, in listing too', async () => {
 });
 
 test('a revoked token stops working with the very next request', async () => {
-  const r = (await node.api<{ id: string; token: string }>('POST', '/v1/tokens', { name: 'rev', scopes: ['keys:read'] })).body;
+  const r = (
+    await node.api<{ id: string; token: string }>('POST', '/v1/tokens', {
+      name: 'rev',
+      scopes: ['keys:read'],
+    })
+  ).body;
   assert.equal((await node.api('GET', '/v1/keys', undefined, r.token)).status, 200);
   assert.equal((await node.api('DELETE', `/v1/tokens/${r.id}`)).status, 204);
   assert.equal((await node.api('GET', '/v1/keys', undefined, r.token)).status, 401);
@@ -76,7 +91,11 @@ test('a revoked token stops working with the very next request', async () => {
 
 test('a token with ttlSeconds expires', async () => {
   const r = (
-    await node.api<{ token: string }>('POST', '/v1/tokens', { name: 'short', scopes: ['keys:read'], ttlSeconds: 1 })
+    await node.api<{ token: string }>('POST', '/v1/tokens', {
+      name: 'short',
+      scopes: ['keys:read'],
+      ttlSeconds: 1,
+    })
   ).body;
   assert.equal((await node.api('GET', '/v1/keys', undefined, r.token)).status, 200);
   await new Promise((res) => setTimeout(res, 1200));

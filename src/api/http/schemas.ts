@@ -200,7 +200,10 @@ export const schemas = {
           type: 'array',
           minItems: 1,
           maxItems: 6,
-          items: { type: 'string', enum: ['admin', 'keys:read', 'keys:create', 'keys:sign', 'keys:manage', 'audit:read'] },
+          items: {
+            type: 'string',
+            enum: ['admin', 'keys:read', 'keys:create', 'keys:sign', 'keys:manage', 'audit:read'],
+          },
         },
         keyIds: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 64 } },
         ttlSeconds: { type: 'integer', minimum: 1, maximum: 315360000 },
@@ -209,7 +212,11 @@ export const schemas = {
       additionalProperties: false,
     },
     response: {
-      201: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' } }, required: ['id', 'token'] },
+      201: {
+        type: 'object',
+        properties: { id: { type: 'string' }, token: { type: 'string' } },
+        required: ['id', 'token'],
+      },
       ...errors(400, 401, 403),
     },
   },

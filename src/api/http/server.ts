@@ -42,7 +42,10 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     logger: {
       level: opts.logLevel,
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.privateKey', '*.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', '*.privateKey', '*.token'],
+        censor: '[redacted]',
+      },
       // Logs go to stderr; stdout carries only the ready line.
       stream: process.stderr,
     },
@@ -57,7 +60,11 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Keymesh', version: opts.version, description: 'Distributed key management for wallets.' },
+      info: {
+        title: 'Keymesh',
+        version: opts.version,
+        description: 'Distributed key management for wallets.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -76,7 +83,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isKeymeshError(err)) {
-      if (STATUS[err.code] >= 500) req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
+      if (STATUS[err.code] >= 500)
+        req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
     const code: ErrorCode | undefined =
@@ -85,7 +93,9 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
       return reply.code(400).send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
     req.log.error({ err: describe(err) }, 'unexpected error');
-    return reply.code(500).send(errorBody('INTERNAL', `Internal error (request ${req.id}); see the node log.`));
+    return reply
+      .code(500)
+      .send(errorBody('INTERNAL', `Internal error (request ${req.id}); see the node log.`));
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('NOT_FOUND', 'No such route.')));
 

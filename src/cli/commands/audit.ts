@@ -10,15 +10,22 @@ import { printJson, printTable } from '../output.js';
 export async function auditCommand(sub: string | undefined, argv: string[]): Promise<void> {
   switch (sub) {
     case 'list': {
-      const { values: v } = parse(argv, { after: { type: 'string' }, limit: { type: 'string' } }, {
-        min: 0,
-        max: 0,
-        usage: 'keymesh audit list [--after SEQ] [--limit N]',
-      });
+      const { values: v } = parse(
+        argv,
+        { after: { type: 'string' }, limit: { type: 'string' } },
+        {
+          min: 0,
+          max: 0,
+          usage: 'keymesh audit list [--after SEQ] [--limit N]',
+        },
+      );
       const q = new URLSearchParams();
       if (str(v.after)) q.set('after', str(v.after)!);
       if (str(v.limit)) q.set('limit', str(v.limit)!);
-      const res = await makeClient(v).request<{ entries: Record<string, unknown>[] }>('GET', `/v1/audit?${q}`);
+      const res = await makeClient(v).request<{ entries: Record<string, unknown>[] }>(
+        'GET',
+        `/v1/audit?${q}`,
+      );
       if (v.json) return printJson(res);
       return printTable(res.entries, ['seq', 'time', 'actor', 'action', 'keyId', 'outcome']);
     }
@@ -30,7 +37,8 @@ export async function auditCommand(sub: string | undefined, argv: string[]): Pro
       const r = verifyAuditFile(file);
       if (v.json) printJson(r);
       if (!r.ok) {
-        if (!v.json) process.stderr.write(`keymesh: audit chain broken at entry ${r.brokenAt}: ${r.reason}\n`);
+        if (!v.json)
+          process.stderr.write(`keymesh: audit chain broken at entry ${r.brokenAt}: ${r.reason}\n`);
         process.exitCode = EXIT.error;
         return;
       }

@@ -14,7 +14,11 @@ export async function tokensCommand(sub: string | undefined, argv: string[]): Pr
           'key-id': { type: 'string', multiple: true },
           ttl: { type: 'string' },
         },
-        { min: 0, max: 0, usage: 'keymesh tokens create --name N --scope S [--scope S]... [--key-id ID]... [--ttl SECONDS]' },
+        {
+          min: 0,
+          max: 0,
+          usage: 'keymesh tokens create --name N --scope S [--scope S]... [--key-id ID]... [--ttl SECONDS]',
+        },
       );
       const body: Record<string, unknown> = { name: v.name, scopes: v.scope ?? [] };
       if (v['key-id']) body.keyIds = v['key-id'];
@@ -32,7 +36,11 @@ export async function tokensCommand(sub: string | undefined, argv: string[]): Pr
       return printTable(res.tokens, ['id', 'name', 'scopes', 'keyIds', 'expiresAt']);
     }
     case 'revoke': {
-      const { values: v, positionals } = parse(argv, {}, { min: 1, max: 1, usage: 'keymesh tokens revoke ID' });
+      const { values: v, positionals } = parse(
+        argv,
+        {},
+        { min: 1, max: 1, usage: 'keymesh tokens revoke ID' },
+      );
       await makeClient(v).request('DELETE', `/v1/tokens/${encodeURIComponent(positionals[0]!)}`);
       if (v.json) return printJson({ revoked: positionals[0] });
       process.stdout.write(`revoked ${positionals[0]}\n`);

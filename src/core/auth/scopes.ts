@@ -2,7 +2,14 @@
 // those keys for every key-bound operation. The one place authorisation is decided.
 import { KeymeshError } from '../../errors.js';
 
-export const Scopes = ['admin', 'keys:read', 'keys:create', 'keys:sign', 'keys:manage', 'audit:read'] as const;
+export const Scopes = [
+  'admin',
+  'keys:read',
+  'keys:create',
+  'keys:sign',
+  'keys:manage',
+  'audit:read',
+] as const;
 export type Scope = (typeof Scopes)[number];
 
 export interface Caller {

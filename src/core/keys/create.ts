@@ -44,12 +44,19 @@ export async function importKey(ctx: OpContext, input: ImportKeyInput): Promise<
 }
 
 async function assertNameFree(ctx: OpContext, name: string): Promise<void> {
-  if (await ctx.deps.store.get(nameKey(name))) throw conflict(`A key named ${JSON.stringify(name)} already exists.`);
+  if (await ctx.deps.store.get(nameKey(name)))
+    throw conflict(`A key named ${JSON.stringify(name)} already exists.`);
 }
 
 async function persist(
   ctx: OpContext,
-  meta: { id: string; name: string; algorithm: Algorithm; labels: Record<string, string>; origin: KeyRecord['origin'] },
+  meta: {
+    id: string;
+    name: string;
+    algorithm: Algorithm;
+    labels: Record<string, string>;
+    origin: KeyRecord['origin'];
+  },
   made: NewKey,
 ): Promise<KeyView> {
   const now = new Date().toISOString();

@@ -11,7 +11,9 @@ const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
 export function parseName(name: unknown): string {
   if (typeof name !== 'string' || !NAME_RE.test(name))
-    throw invalid('name must be 1 to 128 letters, digits, spaces or ._:@/+- and start with a letter or digit');
+    throw invalid(
+      'name must be 1 to 128 letters, digits, spaces or ._:@/+- and start with a letter or digit',
+    );
   return name;
 }
 
@@ -23,13 +25,15 @@ export function parseAlgorithm(alg: unknown): Algorithm {
 
 export function parseLabels(labels: unknown): Record<string, string> {
   if (labels === undefined) return {};
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) throw invalid('labels must be an object');
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
+    throw invalid('labels must be an object');
   const entries = Object.entries(labels as Record<string, unknown>);
   if (entries.length > 32) throw invalid('labels may hold at most 32 entries');
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (!LABEL_KEY_RE.test(k)) throw invalid('label keys must be 1 to 63 characters of A-Z a-z 0-9 ._/-');
-    if (typeof v !== 'string' || v.length > 256) throw invalid('label values must be strings of at most 256 characters');
+    if (typeof v !== 'string' || v.length > 256)
+      throw invalid('label values must be strings of at most 256 characters');
     out[k] = v;
   }
   return out;

@@ -16,9 +16,13 @@ export interface ListKeysInput {
 
 const SCAN_PAGE = 500;
 
-export async function listKeys(ctx: OpContext, input: ListKeysInput): Promise<{ keys: KeyView[]; nextCursor?: string }> {
+export async function listKeys(
+  ctx: OpContext,
+  input: ListKeysInput,
+): Promise<{ keys: KeyView[]; nextCursor?: string }> {
   const limit = input.limit === undefined ? 100 : Number(input.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw invalid('limit must be a whole number from 1 to 1000');
   if (input.state !== undefined && !KeyStates.includes(input.state as KeyState))
     throw invalid(`state must be one of ${KeyStates.join(', ')}`);
   if (input.cursor !== undefined && !isId(input.cursor)) throw invalid('cursor is not one this node issued');
@@ -30,7 +34,9 @@ export async function listKeys(ctx: OpContext, input: ListKeysInput): Promise<{ 
     const idx = await store.get(nameKey(input.name));
     const rec = idx ? await store.get(keyKey(idx.value)) : undefined;
     const r = rec ? (JSON.parse(rec.value) as KeyRecord) : undefined;
-    return { keys: r && want(r) && (input.cursor === undefined || r.id > input.cursor) ? [toKeyView(r)] : [] };
+    return {
+      keys: r && want(r) && (input.cursor === undefined || r.id > input.cursor) ? [toKeyView(r)] : [],
+    };
   }
 
   const keys: KeyView[] = [];

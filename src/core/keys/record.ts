@@ -41,7 +41,8 @@ export interface KeyView {
 
 export const keyKey = (id: string) => `keys/${id}`;
 /** Name index. Hashed so that any name fits the store's key-length bound. */
-export const nameKey = (name: string) => `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
+export const nameKey = (name: string) =>
+  `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
 
 export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
   const e = await store.get(keyKey(id));

@@ -30,6 +30,8 @@ export async function signWithKey(ctx: OpContext, id: string, input: SignInput):
   ctx.deps.metrics.signed(record.algorithm);
   return {
     signature: toHex(res.signature),
-    ...(record.algorithm === 'secp256k1' && res.recoveryId !== undefined ? { recoveryId: res.recoveryId } : {}),
+    ...(record.algorithm === 'secp256k1' && res.recoveryId !== undefined
+      ? { recoveryId: res.recoveryId }
+      : {}),
   };
 }

@@ -12,7 +12,11 @@ export interface VerifyInput extends SignInput {
   signature?: unknown;
 }
 
-export async function verifyWithKey(ctx: OpContext, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
+export async function verifyWithKey(
+  ctx: OpContext,
+  id: string,
+  input: VerifyInput,
+): Promise<{ valid: boolean }> {
   if (!isId(id)) throw notFound('key');
   const { record } = await loadKey(ctx.deps.store, id);
   assertUsable(record.state, 'verify');

@@ -14,19 +14,29 @@ export interface CreateTokenInput {
 
 const MAX_TTL = 10 * 365 * 24 * 3600;
 
-export async function createToken(ctx: OpContext, input: CreateTokenInput): Promise<{ id: string; token: string }> {
+export async function createToken(
+  ctx: OpContext,
+  input: CreateTokenInput,
+): Promise<{ id: string; token: string }> {
   if (typeof input.name !== 'string' || input.name.length < 1 || input.name.length > 128)
     throw invalid('name must be 1 to 128 characters');
-  if (!Array.isArray(input.scopes) || input.scopes.length === 0) throw invalid('scopes must be a non-empty list');
+  if (!Array.isArray(input.scopes) || input.scopes.length === 0)
+    throw invalid('scopes must be a non-empty list');
   const scopes = [...new Set(input.scopes)];
-  for (const s of scopes) if (!Scopes.includes(s as Scope)) throw invalid(`unknown scope: ${String(s).slice(0, 32)}`);
+  for (const s of scopes)
+    if (!Scopes.includes(s as Scope)) throw invalid(`unknown scope: ${String(s).slice(0, 32)}`);
   let keyIds: string[] | null = null;
   if (input.keyIds !== undefined) {
-    if (!Array.isArray(input.keyIds) || input.keyIds.length > 1000) throw invalid('keyIds must be a list of at most 1000 ids');
-    for (const k of input.keyIds) if (typeof k !== 'string' || !isId(k)) throw invalid('keyIds must hold key ids');
+    if (!Array.isArray(input.keyIds) || input.keyIds.length > 1000)
+      throw invalid('keyIds must be a list of at most 1000 ids');
+    for (const k of input.keyIds)
+      if (typeof k !== 'string' || !isId(k)) throw invalid('keyIds must hold key ids');
     keyIds = [...new Set(input.keyIds)];
   }
-  if (input.ttlSeconds !== undefined && (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds < 1 || input.ttlSeconds > MAX_TTL))
+  if (
+    input.ttlSeconds !== undefined &&
+    (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds < 1 || input.ttlSeconds > MAX_TTL)
+  )
     throw invalid(`ttlSeconds must be a whole number from 1 to ${MAX_TTL}`);
 
   const id = newId();
@@ -42,16 +52,15 @@ export async function createToken(ctx: OpContext, input: CreateTokenInput): Prom
     secretHash,
   };
   await auditAllowed(ctx, 'token.create', undefined, { tokenId: id, scopes: scopes.join(' ') });
-  await ctx.deps.store.txn([{ key: tokenKey(id), modRevision: 0 }], [
-    { type: 'put', key: tokenKey(id), value: JSON.stringify(record) },
-  ]);
+  await ctx.deps.store.txn(
+    [{ key: tokenKey(id), modRevision: 0 }],
+    [{ type: 'put', key: tokenKey(id), value: JSON.stringify(record) }],
+  );
   return { id, token };
 }
 
 /** The first admin token, made when a node (or cluster) is bootstrapped. Not behind a caller. */
-export async function bootstrapAdminToken(
-  deps: OpContext['deps'],
-): Promise<{ id: string; token: string }> {
+export async function bootstrapAdminToken(deps: OpContext['deps']): Promise<{ id: string; token: string }> {
   const id = newId();
   const { token, secretHash } = mintSecret(id);
   const record: TokenRecord = {
@@ -63,7 +72,12 @@ export async function bootstrapAdminToken(
     expiresAt: null,
     secretHash,
   };
-  await deps.audit.append({ actor: 'system', action: 'token.bootstrap', outcome: 'allowed', details: { tokenId: id } });
+  await deps.audit.append({
+    actor: 'system',
+    action: 'token.bootstrap',
+    outcome: 'allowed',
+    details: { tokenId: id },
+  });
   await deps.store.put(tokenKey(id), JSON.stringify(record));
   return { id, token };
 }

@@ -18,7 +18,8 @@ export type TokenView = Omit<TokenRecord, 'secretHash'>;
 
 export const tokenKey = (id: string) => `tokens/${id}`;
 
-const TOKEN_RE = /^kmt_([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const TOKEN_RE =
+  /^kmt_([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 export function mintSecret(id: string): { token: string; secretHash: string } {
   const secret = randomBytes(32).toString('base64url');

@@ -5,7 +5,9 @@ import { credential } from '../credential.js';
 import { schemas } from '../schemas.js';
 
 export function auditRoutes(app: FastifyInstance, core: Core): void {
-  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/audit', { schema: schemas.listAudit }, (req) =>
-    core.listAudit(credential(req), req.query),
+  app.get<{ Querystring: { after?: string; limit?: string } }>(
+    '/v1/audit',
+    { schema: schemas.listAudit },
+    (req) => core.listAudit(credential(req), req.query),
   );
 }

@@ -20,7 +20,9 @@ export function keyRoutes(app: FastifyInstance, core: Core): void {
   app.get<{ Querystring: ListKeysInput }>('/v1/keys', { schema: schemas.listKeys }, (req) =>
     core.listKeys(credential(req), req.query),
   );
-  app.get<Id>('/v1/keys/:id', { schema: schemas.getKey }, (req) => core.getKey(credential(req), req.params.id));
+  app.get<Id>('/v1/keys/:id', { schema: schemas.getKey }, (req) =>
+    core.getKey(credential(req), req.params.id),
+  );
   app.post<Id & { Body: SignInput }>('/v1/keys/:id/sign', { schema: schemas.sign }, (req) =>
     core.sign(credential(req), req.params.id, req.body),
   );
@@ -30,5 +32,7 @@ export function keyRoutes(app: FastifyInstance, core: Core): void {
   app.post<Id & { Body: { state: string } }>('/v1/keys/:id/state', { schema: schemas.setState }, (req) =>
     core.setKeyState(credential(req), req.params.id, req.body.state),
   );
-  app.delete<Id>('/v1/keys/:id', { schema: schemas.destroyKey }, (req) => core.destroyKey(credential(req), req.params.id));
+  app.delete<Id>('/v1/keys/:id', { schema: schemas.destroyKey }, (req) =>
+    core.destroyKey(credential(req), req.params.id),
+  );
 }

@@ -10,8 +10,12 @@ export function tokenRoutes(app: FastifyInstance, core: Core): void {
     reply.code(201).send(await core.createToken(credential(req), req.body)),
   );
   app.get('/v1/tokens', { schema: schemas.listTokens }, (req) => core.listTokens(credential(req)));
-  app.delete<{ Params: { id: string } }>('/v1/tokens/:id', { schema: schemas.revokeToken }, async (req, reply) => {
-    await core.revokeToken(credential(req), req.params.id);
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/tokens/:id',
+    { schema: schemas.revokeToken },
+    async (req, reply) => {
+      await core.revokeToken(credential(req), req.params.id);
+      return reply.code(204).send();
+    },
+  );
 }
