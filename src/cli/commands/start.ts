@@ -67,7 +67,19 @@ export async function startCommand(argv: string[]): Promise<void> {
   if (state.signalled) void stop(state.node);
 }
 
-async function readPassphrase(file: string | undefined): Promise<Uint8Array> {
+/** Where an interactive passphrase is read from and the prompt written to (a test can pass its own). */
+export interface PromptIo {
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream;
+}
+
+/** Exit code for a start interrupted at the prompt (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
+
+export async function readPassphrase(
+  file: string | undefined,
+  io: PromptIo = { input: process.stdin, output: process.stderr },
+): Promise<Uint8Array> {
   if (file) {
     const buf = readFileSync(file);
     let end = buf.length;
@@ -77,19 +89,31 @@ async function readPassphrase(file: string | undefined): Promise<Uint8Array> {
     if (out.length === 0) throw new CliError('the unseal passphrase file is empty', EXIT.usage, 'USAGE');
     return out;
   }
-  if (!process.stdin.isTTY)
+  if (!io.input.isTTY)
     throw new CliError(
       'refusing to start unsealed: give --unseal-passphrase-file FILE, run interactively, or use --dev',
       EXIT.usage,
       'USAGE',
     );
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const rl = createInterface({ input: io.input, output: io.output, terminal: true });
   // Echo off: the readline writes nothing while the passphrase is typed.
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
-  process.stderr.write('Unseal passphrase: ');
-  const line = await new Promise<string>((res) => rl.question('', res));
-  rl.close();
-  process.stderr.write('\n');
+  io.output.write('Unseal passphrase: ');
+  let line: string;
+  try {
+    // Ctrl-C and Ctrl-D must end the start with a failure: without these handlers readline just
+    // closes, the question never resolves, and the process exits 0 having started nothing.
+    line = await new Promise<string>((res, rej) => {
+      rl.on('SIGINT', () =>
+        rej(new CliError('interrupted at the unseal passphrase prompt', EXIT_INTERRUPTED)),
+      );
+      rl.on('close', () => rej(new CliError('no unseal passphrase was given', EXIT.usage, 'USAGE')));
+      rl.question('', res);
+    });
+  } finally {
+    rl.close();
+    io.output.write('\n');
+  }
   if (line.length === 0) throw new CliError('empty passphrase', EXIT.usage, 'USAGE');
   return new Uint8Array(Buffer.from(line, 'utf8'));
 }
