@@ -1,8 +1,9 @@
 // End to end: what a node acknowledged, it keeps. A clean SIGTERM and a restart on the same data
-// dir keep keys (and their private material: the same deterministic signatures), tokens, revocations,
-// the audit chain, the node id and the admin token file untouched. A `kill -9` in the middle of a
-// burst of concurrent creations loses no key or token whose 201 was received and no audit entry
-// that was read back, leaves no half-written key, and the audit chain verifies.
+// dir keep keys (and their private material: the same deterministic signatures), tokens,
+// revocations, the audit chain, the node id and the admin token file untouched. A `kill -9` in the
+// middle of a burst of concurrent key creations, state changes and token creations loses nothing
+// whose success was received (key, state change, token, audit entry read back), leaves no
+// half-written key, and the audit chain verifies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -203,7 +204,7 @@ test('SIGTERM and restart: keys, tokens, audit, node id and admin.token survive 
   }
 });
 
-test('kill -9 during a burst of concurrent creations: every acknowledged key, token and audit entry is there', async () => {
+test('kill -9 during a burst of concurrent creations and state changes: everything acknowledged is there', async () => {
   const node = await startNode();
   const dir = node.dataDir;
   const TOTAL = 200;
@@ -213,6 +214,11 @@ test('kill -9 during a burst of concurrent creations: every acknowledged key, to
   try {
     const ackedKeys: Key[] = [];
     const ackedTokens: { id: string; token: string }[] = [];
+    /** Acknowledged state changes: key id → the state its 200 reported. */
+    const ackedStates = new Map<string, string>();
+    /** Keys a state change was sent for (acknowledged or not): their final state is either. */
+    const targeted = new Set<string>();
+    const available: Key[] = []; // acknowledged keys no state change has been sent for yet
     const attemptedNames: string[] = [];
     let failed = 0;
     let killed = false;
@@ -223,6 +229,7 @@ test('kill -9 during a burst of concurrent creations: every acknowledged key, to
         node.proc.kill('SIGKILL');
       }
     };
+    const acked = () => ackedKeys.length + ackedTokens.length + ackedStates.size;
 
     // Audit entries read back while the burst runs: acknowledged, so they must survive too.
     const readBack = new Map<number, Entry>();
@@ -240,42 +247,56 @@ test('kill -9 during a burst of concurrent creations: every acknowledged key, to
       }
     })();
 
+    // Of every ten operations: one token, one deactivation, one destruction, seven creations.
+    const operation = async (i: number): Promise<boolean> => {
+      if (i % 10 === 9) {
+        const r = await node.api<{ id: string; token: string }>('POST', '/v1/tokens', {
+          name: `burst-${i}`,
+          scopes: ['keys:read'],
+        });
+        if (r.status === 201) ackedTokens.push(r.body);
+        return r.status === 201;
+      }
+      const target = i % 10 === 4 || i % 10 === 7 ? available.shift() : undefined;
+      if (target) {
+        targeted.add(target.id);
+        const r =
+          i % 10 === 4
+            ? await node.api<Key>('POST', `/v1/keys/${target.id}/state`, { state: 'deactivated' })
+            : await node.api<Key>('DELETE', `/v1/keys/${target.id}`);
+        if (r.status === 200) ackedStates.set(target.id, r.body.state);
+        return r.status === 200;
+      }
+      const name = `burst-${i}`;
+      attemptedNames.push(name);
+      const r = await node.api<Key>('POST', '/v1/keys', { name, algorithm: algorithms[i % 3]! });
+      if (r.status === 201) {
+        ackedKeys.push(r.body);
+        available.push(r.body);
+      }
+      return r.status === 201;
+    };
     const worker = async () => {
       while (!killed && next < TOTAL) {
-        const i = next++;
         try {
-          if (i % 10 === 9) {
-            const r = await node.api<{ id: string; token: string }>('POST', '/v1/tokens', {
-              name: `burst-${i}`,
-              scopes: ['keys:read'],
-            });
-            if (r.status === 201) ackedTokens.push(r.body);
-            else failed++;
-          } else {
-            const name = `burst-${i}`;
-            attemptedNames.push(name);
-            const r = await node.api<Key>('POST', '/v1/keys', { name, algorithm: algorithms[i % 3]! });
-            if (r.status === 201) ackedKeys.push(r.body);
-            else failed++;
-          }
+          if (!(await operation(next++))) failed++;
         } catch {
           failed++; // connection reset by the kill: not acknowledged
         }
-        if (ackedKeys.length + ackedTokens.length >= KILL_AFTER) kill();
+        if (acked() >= KILL_AFTER) kill();
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     await reader;
     await node.kill9();
 
-    assert.ok(ackedKeys.length + ackedTokens.length >= KILL_AFTER);
+    assert.ok(acked() >= KILL_AFTER);
     assert.ok(ackedTokens.length > 0 && ackedKeys.length > 0);
-    assert.ok(next < TOTAL, 'the node was killed in the middle of the burst');
-    assert.equal(
-      ackedKeys.length + ackedTokens.length + failed,
-      next,
-      'every request started was answered or cut off',
+    assert.ok(
+      [...ackedStates.values()].includes('deactivated') && [...ackedStates.values()].includes('destroyed'),
     );
+    assert.ok(next < TOTAL, 'the node was killed in the middle of the burst');
+    assert.equal(acked() + failed, next, 'every request started was answered or cut off');
     assert.ok(readBack.size > 0, 'audit entries were read back before the kill');
 
     // Straight after the crash, before any restart, the chain is whole.
@@ -292,10 +313,23 @@ test('kill -9 during a burst of concurrent creations: every acknowledged key, to
         assert.equal(got.publicKey, k.publicKey);
         assert.equal(got.name, k.name);
         assert.equal(got.algorithm, k.algorithm);
-        assert.equal(got.state, 'active');
+        const expected = ackedStates.get(k.id);
+        if (expected) assert.equal(got.state, expected, `${k.name}: its acknowledged state change survived`);
+        else if (!targeted.has(k.id)) assert.equal(got.state, 'active', k.name);
       }
-      // Every key that exists (acknowledged or caught mid-flight) is whole: it signs.
-      await Promise.all(keys.map((k) => signsCorrectly(again, k)));
+      // Every key that exists (acknowledged or caught mid-flight) is whole: an active one signs,
+      // a deactivated or destroyed one refuses.
+      await Promise.all(
+        keys.map(async (k) => {
+          if (k.state === 'active') return signsCorrectly(again, k);
+          const body = k.algorithm === 'ed25519' ? { message: hex(MESSAGE) } : { digest: hex(DIGEST) };
+          assert.equal(
+            (await again.api('POST', `/v1/keys/${k.id}/sign`, body)).status,
+            409,
+            `${k.name} (${k.state})`,
+          );
+        }),
+      );
       // The name index agrees with the keys: an attempted name is taken exactly when its key exists.
       for (const name of attemptedNames) {
         const exists = keys.some((k) => k.name === name);
@@ -314,10 +348,13 @@ test('kill -9 during a burst of concurrent creations: every acknowledged key, to
       const entries = await allEntries(again);
       for (const [seq, e] of readBack)
         assert.deepEqual(entries[seq - 1], e, `audit entry ${seq} read before the crash is unchanged`);
-      for (const k of ackedKeys)
+      const audited = (action: string, keyId: string) =>
+        entries.some((e) => e.action === action && e.keyId === keyId && e.outcome === 'allowed');
+      for (const k of ackedKeys) assert.ok(audited('key.create', k.id), `audit of ${k.name}`);
+      for (const [id, state] of ackedStates)
         assert.ok(
-          entries.some((e) => e.action === 'key.create' && e.keyId === k.id && e.outcome === 'allowed'),
-          `audit of ${k.name}`,
+          audited(state === 'destroyed' ? 'key.destroy' : 'key.state', id),
+          `audit of ${id} becoming ${state}`,
         );
       for (const t of ackedTokens)
         assert.ok(
