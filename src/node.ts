@@ -12,7 +12,9 @@ import { formatHostPort, type NodeConfig } from './config.js';
 import { Core } from './core/core.js';
 import { bootstrapAdminToken } from './core/tokens/create.js';
 import type { Enclave } from './enclave/enclave.js';
+import { DEV_KEY_FILE, SEAL_CONFIG_FILE } from './enclave/sealing-key.js';
 import { createSoftwareEnclave } from './enclave/software/pool.js';
+import { KeymeshError } from './errors.js';
 import { NodeMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
@@ -35,6 +37,7 @@ export async function startNode(
 ): Promise<RunningNode> {
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  assertSealingMode(config.dataDir, config.dev);
   const nodeId = config.nodeId ?? loadOrCreateNodeId(config.dataDir);
   const metrics = new NodeMetrics();
 
@@ -98,6 +101,24 @@ export async function startNode(
     await closeAll().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * A data dir is sealed one way for life. Started the other way, the enclave would make a second
+ * sealing key beside the first: every existing key would fail to unseal (500 on each signature)
+ * and new keys would be sealed under a key the next start in the original mode cannot open.
+ */
+function assertSealingMode(dataDir: string, dev: boolean): void {
+  if (dev && existsSync(join(dataDir, SEAL_CONFIG_FILE)))
+    throw new KeymeshError(
+      'INVALID_REQUEST',
+      `${dataDir} is sealed with an unseal passphrase (${SEAL_CONFIG_FILE}); start it without --dev`,
+    );
+  if (!dev && existsSync(join(dataDir, DEV_KEY_FILE)))
+    throw new KeymeshError(
+      'INVALID_REQUEST',
+      `${dataDir} belongs to a --dev node (${DEV_KEY_FILE}); start it with --dev, or use a new data dir`,
+    );
 }
 
 function loadOrCreateNodeId(dataDir: string): string {

@@ -352,6 +352,27 @@ describe('refusing to start', () => {
     assert.equal(existsSync(dir), false, 'no data dir was created');
     removeDir(parent);
   });
+  test('a --dev data dir is not started with a passphrase (its keys would not unseal)', async () => {
+    const node = await startNode();
+    try {
+      assert.equal((await node.api('POST', '/v1/keys', { name: 'dev-key', algorithm: 'p256' })).status, 201);
+      assert.equal(await node.stop(), 0);
+      const pass = join(node.dataDir, '..', `${node.dataDir.split('/').pop()}.pass`);
+      writeFileSync(pass, 'a long enough passphrase\n', { mode: 0o600 });
+      try {
+        await refusesToStart(
+          ['--data-dir', node.dataDir, '--http', '127.0.0.1:0', '--unseal-passphrase-file', pass],
+          /belongs to a --dev node.*start it with --dev/,
+        );
+      } finally {
+        removeDir(pass);
+      }
+      assert.equal(existsSync(join(node.dataDir, 'seal.json')), false, 'no second sealing key was made');
+    } finally {
+      await node.kill9();
+      removeDir(node.dataDir);
+    }
+  });
 });
 
 describe('a sealed node (no --dev)', () => {
@@ -407,6 +428,12 @@ describe('a sealed node (no --dev)', () => {
         2,
       );
       await refusesToStart(['--data-dir', dir, '--http', '127.0.0.1:0'], /refusing to start unsealed/, 2);
+      // A sealed data dir never runs as --dev: that would make a second sealing key beside it.
+      await refusesToStart(
+        ['--dev', '--data-dir', dir, '--http', '127.0.0.1:0'],
+        /sealed with an unseal passphrase.*start it without --dev/,
+      );
+      assert.equal(existsSync(join(dir, 'dev-sealing.key')), false);
 
       node = await start(good);
       assert.match(node.stdout(), /^keymesh ready /, 'no new admin token');
