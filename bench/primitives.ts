@@ -8,13 +8,19 @@
 // - poolRate: signatures per second through the real software-enclave pool (postMessage, unseal
 //   or cache, fault check), closed loop with a given concurrency.
 //
-// Run directly (`node dist/bench/primitives.js [ops]`) to print all of them. Numbers of record,
-// this host (2 vCPU AMD EPYC, Node 20.20.2, OpenSSL 3.0.19), 3000 ops, sign / sign+verify:
-//   secp256k1 ECDSA   21,000 / 9,000 per s     (native libsecp256k1)
-//   secp256k1 BIP340   4,300 / 1,600           (tiny-secp256k1, WASM libsecp256k1)
-//   P-256 ECDSA        1,550 /   300 (digest)  (noble; message mode verifies with OpenSSL: ~1,250)
-//   Ed25519           27,000 / 5,200           (OpenSSL)
-// See the report printed by main() for the current machine; these are refreshed by hand.
+// Run directly (`node dist/bench/primitives.js [ops]`) to print all of them. Best observed on
+// this host (2 vCPU AMD EPYC, Node 20.20.2, OpenSSL 3.0.19; shared with other work, so later runs
+// under load read up to 2x lower), per second:
+//
+//                       1 thread    1 thread       2 threads      pool, 2 workers
+//                       sign        sign+verify    sign+verify    cache on / off
+//   secp256k1 ECDSA     19,700       9,100         17,600         6,850 / 3,570   native libsecp256k1
+//   secp256k1 BIP340     4,380       1,770          2,870         1,900 / 1,750   tiny-secp256k1 (WASM)
+//   secp256k1 BIP86      4,180       1,600          1,960         2,580 / 1,040   tiny-secp256k1 (WASM)
+//   P-256 (digest)       1,750         312            280           287 /   261   noble (verify: noble)
+//   P-256 (message)          —       1,515              —           857 (loaded)  noble (verify: OpenSSL)
+//   Ed25519             27,000       6,700          5,800         5,130 / 1,630   OpenSSL
+//   Argon2id unseal (m = 64 MiB, t = 3, p = 1): 1.16 s.
 import { getRandomValues } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -308,6 +314,8 @@ async function main(): Promise<void> {
       console.log(`  ${p.padEnd(18)} cache ${cache ? 'on ' : 'off'} ${fmt(r.opsPerSec)} /s`);
     }
   }
+  const m = await poolRate('p256-ecdsa', { threads, seconds: 2, input: 'message' });
+  console.log(`  ${'p256-ecdsa message'.padEnd(18)} cache on  ${fmt(m.opsPerSec)} /s`);
   console.log(
     `Argon2id m=${DEFAULT_ARGON2.m} KiB t=${DEFAULT_ARGON2.t} p=${DEFAULT_ARGON2.p}: ${Math.round(argon2Millis())} ms`,
   );
