@@ -66,6 +66,15 @@ const failure = (msg: string) => new KeymeshError('ENCLAVE_FAILURE', msg);
 export function loadSealingKey(src: SealingKeySource): Uint8Array {
   if (typeof src.dataDir !== 'string' || src.dataDir === '')
     throw new KeymeshError('INVALID_REQUEST', 'dataDir is required');
+  // A data directory is sealed one way for life: starting it the other way would create a second
+  // sealing key beside the first, under which none of the existing blobs open.
+  const other = join(src.dataDir, src.dev ? SEAL_CONFIG_FILE : DEV_KEY_FILE);
+  if (exists(other))
+    throw failure(
+      src.dev
+        ? `${src.dataDir} is sealed with an unseal passphrase (${SEAL_CONFIG_FILE}); start it without --dev`
+        : `${src.dataDir} is a --dev data directory (${DEV_KEY_FILE}); start it with --dev`,
+    );
   if (src.dev) {
     if (src.passphrase !== undefined)
       throw new KeymeshError(

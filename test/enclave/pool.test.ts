@@ -299,13 +299,21 @@ test('passphrase mode: unseal on restart, wrong passphrase refused, passphrase z
       createSoftwareEnclave({ dataDir: t.dir, dev: false, threads: 1 }),
       'ENCLAVE_FAILURE',
     );
-    // A dev enclave over the same directory has a different sealing key: the blob does not open.
-    const e3 = await createSoftwareEnclave({ dataDir: t.dir, dev: true, threads: 1 });
+    // The directory is sealed with a passphrase for life: a dev start would make a second key.
+    await expectCodeAsync(
+      createSoftwareEnclave({ dataDir: t.dir, dev: true, threads: 1 }),
+      'ENCLAVE_FAILURE',
+      /sealed with an unseal passphrase/,
+    );
+    // And a blob sealed under another node's sealing key does not open here.
+    const t2 = makeTempDir('enclave-other-node');
+    const e3 = await createSoftwareEnclave({ dataDir: t2.dir, dev: true, threads: 1 });
     await expectCodeAsync(
       e3.sign({ keyId: 'p', version: 1, algorithm: 'secp256k1', sealed: k.sealed }, req),
       'ENCLAVE_FAILURE',
     );
     await e3.close();
+    await t2.cleanup();
   } finally {
     await t.cleanup();
   }

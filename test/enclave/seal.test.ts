@@ -209,6 +209,14 @@ test('passphrase sealing key: seal.json on first start, same key after, wrong pa
     );
     expectCode(() => loadSealingKey({ dataDir: dir, dev: true, passphrase: utf8('x') }), 'INVALID_REQUEST');
   });
+  await withTempDir('enclave-mode-switch', async (dir) => {
+    loadSealingKey({ dataDir: dir, dev: true });
+    expectCode(
+      () => loadSealingKey({ dataDir: dir, dev: false, passphrase: utf8('p'), argon2: CHEAP }),
+      'ENCLAVE_FAILURE',
+      /is a --dev data directory/,
+    );
+  });
 });
 
 test('passphrase sealing key with the production Argon2id parameters (64 MiB, t=3, p=1)', async () => {
