@@ -32,7 +32,17 @@ import {
   type Watcher,
 } from 'etcd3';
 import { KeymeshError, invalid } from '../errors.js';
-import { checkKey, checkList, checkPrefix, checkTxn, checkValue, closedError, prefixEnd } from './limits.js';
+import {
+  MAX_LIST_BYTES,
+  checkKey,
+  checkList,
+  checkPrefix,
+  checkTxn,
+  checkValue,
+  closedError,
+  listTooLarge,
+  prefixEnd,
+} from './limits.js';
 import type { Compare, Entry, ListOptions, Op, Store, TxnResult, WatchEvent, WatchOptions } from './store.js';
 
 export interface EtcdStoreOptions {
@@ -50,7 +60,7 @@ export interface EtcdStoreOptions {
 export type EtcdOp = Op | { type: 'put'; key: string; value: string; lease: EtcdLease | string };
 
 const MAX_NAMESPACE_BYTES = 256;
-// Room for a full MAX_LIST_LIMIT page of small documents and a 4 MiB value plus framing.
+// Above MAX_LIST_BYTES plus framing, so oversized listings fail with our error, not gRPC's.
 const MAX_RECEIVE_BYTES = 128 * 1024 * 1024;
 const ZERO = Buffer.of(0);
 
@@ -367,6 +377,10 @@ export class EtcdStore implements Store {
     const res = await this.call('read', (o) =>
       this.client.kv.range({ key: start.length ? start : ZERO, range_end: end ?? ZERO, limit }, o),
     );
+    // Same bound as SQLite's (etcd itself would answer up to MAX_RECEIVE_BYTES).
+    let bytes = 0;
+    for (const kv of res.kvs) bytes += kv.key.length - this.ns.length + kv.value.length;
+    if (bytes > MAX_LIST_BYTES) throw listTooLarge();
     return { entries: res.kvs.map((kv) => this.entry(kv)), revision: num(res.header.revision) };
   }
 

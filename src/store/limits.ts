@@ -9,6 +9,9 @@ export const MAX_VALUE_BYTES = 4 * 1024 * 1024;
 /** Ceiling and default for `list`; a larger `limit` is refused rather than silently cut, because
  * callers treat a short page as the end of the listing. */
 export const MAX_LIST_LIMIT = 10_000;
+/** Keys plus values in one `list` answer. Beyond it the call fails (INVALID_REQUEST) rather than
+ * return a short page, which callers would take for the end of the listing. */
+export const MAX_LIST_BYTES = 64 * 1024 * 1024;
 /** etcd's default --max-txn-ops; one bound for both stores. */
 export const MAX_TXN_COMPARES = 128;
 export const MAX_TXN_OPS = 128;
@@ -96,4 +99,8 @@ export function prefixEnd(prefix: Buffer): Buffer | undefined {
 
 export function closedError(kind: string): KeymeshError {
   return new KeymeshError('UNAVAILABLE', `The ${kind} store is closed.`);
+}
+
+export function listTooLarge(): KeymeshError {
+  return invalid(`the listing is larger than ${MAX_LIST_BYTES} bytes; ask for fewer entries with limit`);
 }

@@ -13,7 +13,17 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeymeshError } from '../errors.js';
-import { checkKey, checkList, checkPrefix, checkTxn, checkValue, closedError, prefixEnd } from './limits.js';
+import {
+  MAX_LIST_BYTES,
+  checkKey,
+  checkList,
+  checkPrefix,
+  checkTxn,
+  checkValue,
+  closedError,
+  listTooLarge,
+  prefixEnd,
+} from './limits.js';
 import type { Compare, Entry, ListOptions, Op, Store, TxnResult, WatchEvent, WatchOptions } from './store.js';
 
 /** Version of the tables below. A file with a higher version was written by a newer Keymesh. */
@@ -218,10 +228,18 @@ export class SqliteStore implements Store {
     }
     const end = prefixEnd(p);
     if (end && Buffer.compare(start, end) >= 0) return [];
-    const rows = this.run('read', () =>
-      end ? this.stmt.listTo.all(start, end, limit) : this.stmt.listAll.all(start, limit),
-    );
-    return rows.map(toEntry);
+    return this.run('read', () => {
+      const out: Entry[] = [];
+      let bytes = 0;
+      for (const row of end
+        ? this.stmt.listTo.iterate(start, end, limit)
+        : this.stmt.listAll.iterate(start, limit)) {
+        bytes += row.key.length + Buffer.byteLength(row.value);
+        if (bytes > MAX_LIST_BYTES) throw listTooLarge(); // iterate() is closed by the throw
+        out.push(toEntry(row));
+      }
+      return out;
+    });
   }
 
   async put(key: string, value: string): Promise<number> {

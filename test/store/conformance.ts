@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KeymeshError } from '../../src/errors.js';
-import { MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_TXN_OPS, MAX_VALUE_BYTES } from '../../src/store/limits.js';
+import {
+  MAX_KEY_BYTES,
+  MAX_LIST_BYTES,
+  MAX_LIST_LIMIT,
+  MAX_TXN_OPS,
+  MAX_VALUE_BYTES,
+} from '../../src/store/limits.js';
 import type { Store, WatchEvent } from '../../src/store/store.js';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -500,6 +506,15 @@ export function runStoreConformance(name: string, open: OpenStore): void {
         assert.equal((await s.get('big'))?.modRevision, r);
         assert.equal(await s.put('empty', ''), r + 1);
         assert.equal((await s.get('empty'))?.value, '');
+      }));
+
+    test('a listing over MAX_LIST_BYTES fails instead of returning a short page', () =>
+      withStore(async (s) => {
+        const big = 'x'.repeat(MAX_VALUE_BYTES);
+        const n = Math.floor(MAX_LIST_BYTES / MAX_VALUE_BYTES) + 1;
+        for (let i = 0; i < n; i++) await s.put(`big/${i}`, big);
+        await assert.rejects(s.list('big/'), invalidReq);
+        assert.equal((await s.list('big/', { limit: n - 2 })).length, n - 2);
       }));
 
     test('list limit must be 1..MAX_LIST_LIMIT', () =>
