@@ -18,6 +18,7 @@ import { KeymeshError } from './errors.js';
 import { NodeMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { invalid } from './errors.js';
 import { writeFileAtomic } from './util/files.js';
 import { wipe } from './util/bytes.js';
 import { VERSION } from './version.js';
@@ -38,7 +39,7 @@ export async function startNode(
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   assertSealingMode(config.dataDir, config.dev);
-  const nodeId = config.nodeId ?? loadOrCreateNodeId(config.dataDir);
+  const nodeId = loadOrCreateNodeId(config.dataDir, config.nodeId);
   const metrics = new NodeMetrics();
 
   let store: Store | undefined;
@@ -121,10 +122,16 @@ function assertSealingMode(dataDir: string, dev: boolean): void {
     );
 }
 
-function loadOrCreateNodeId(dataDir: string): string {
+/** A data dir belongs to one node id for life: its audit chain names that node in every entry. */
+function loadOrCreateNodeId(dataDir: string, requested: string | undefined): string {
   const path = join(dataDir, 'node.json');
-  if (existsSync(path)) return (JSON.parse(readFileSync(path, 'utf8')) as { nodeId: string }).nodeId;
-  const nodeId = `node-${randomBytes(4).toString('hex')}`;
+  if (existsSync(path)) {
+    const existing = (JSON.parse(readFileSync(path, 'utf8')) as { nodeId: string }).nodeId;
+    if (requested !== undefined && requested !== existing)
+      throw invalid(`this data directory belongs to node ${existing}, not ${requested}`);
+    return existing;
+  }
+  const nodeId = requested ?? `node-${randomBytes(4).toString('hex')}`;
   writeFileAtomic(path, JSON.stringify({ nodeId }) + '\n', 0o600);
   return nodeId;
 }

@@ -29,6 +29,8 @@ export interface Credential {
   /** The bearer token, as sent; undefined when none was. */
   bearer: string | undefined;
   requestId: string;
+  /** The interface's schema check failed: refused with 400 once the caller is authorised. */
+  inputError?: string;
 }
 
 export interface OpContext {

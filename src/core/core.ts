@@ -35,6 +35,7 @@ export class Core {
     try {
       caller = await authenticate(this.deps.store, cred.bearer);
       authorize(caller, spec.scope, spec.keyId);
+      if (cred.inputError !== undefined) throw invalid(cred.inputError);
       return await fn({ deps: this.deps, caller, requestId: cred.requestId });
     } catch (err) {
       await this.auditFailure(cred, spec, caller, err);

@@ -193,6 +193,22 @@ describe('401 and 403', () => {
   });
 });
 
+describe('who asks is settled before what is asked', () => {
+  test('no token and a bad body: 401; a token without the scope and a bad body: 403; then 400', async () => {
+    const bad = { name: 12, algorithm: 'rsa', extra: true };
+    assertError(await node.api('POST', '/v1/keys', bad, null), 401, 'UNAUTHENTICATED');
+    const reader = await node.api<{ token: string }>('POST', '/v1/tokens', {
+      name: 'r401',
+      scopes: ['keys:read'],
+    });
+    assertError(await node.api('POST', '/v1/keys', bad, reader.body.token), 403, 'FORBIDDEN');
+    assertError(await node.api('POST', '/v1/keys', bad), 400, 'INVALID_REQUEST');
+    assertError(await node.api('POST', `/v1/keys/${keyId}/state`, 'null', null), 401);
+    assertError(await node.api('POST', `/v1/keys/${keyId}/state`, 'null'), 400);
+    assertError(await node.api('GET', '/v1/keys?limit=abc', undefined, null), 401);
+  });
+});
+
 describe('never a 500 for what a client sends', () => {
   test('garbage bodies on every route', async () => {
     const routes: [string, string][] = [

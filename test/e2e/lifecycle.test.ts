@@ -316,6 +316,20 @@ describe('stopping', () => {
 });
 
 describe('refusing to start', () => {
+  test('a data dir belongs to one node id: another --node-id is refused', async () => {
+    const dir = tempDir('keymesh-nodeid-');
+    const first = await startNode({ dataDir: dir, args: ['--node-id', 'alpha-1'] });
+    assert.equal(first.nodeId, 'alpha-1');
+    assert.equal(await first.stop(), 0);
+    await refusesToStart(
+      ['--dev', '--data-dir', dir, '--http', '127.0.0.1:0', '--node-id', 'beta-2'],
+      /belongs to node alpha-1/,
+    );
+    const again = await startNode({ dataDir: dir });
+    assert.equal(again.nodeId, 'alpha-1', 'the id was kept, not replaced');
+    assert.equal(await again.stop(), 0);
+  });
+
   test('without --dev and without a passphrase (stdin not a terminal): a clear refusal, nothing written', async () => {
     const parent = tempDir('keymesh-refuse-');
     const dir = join(parent, 'data');

@@ -8,5 +8,12 @@ const BEARER_RE = /^Bearer ([\x21-\x7e]{1,256})$/;
 export function credential(req: FastifyRequest): Credential {
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? BEARER_RE.exec(h) : null;
-  return { bearer: m ? m[1] : undefined, requestId: req.id };
+  const inputError = req.validationError?.message;
+  return { bearer: m ? m[1] : undefined, requestId: req.id, ...(inputError ? { inputError } : {}) };
+}
+
+/** The body as an object; with attachValidation a handler may see any JSON value. */
+export function bodyOf<T>(req: FastifyRequest): T {
+  const b = req.body;
+  return (b !== null && typeof b === 'object' && !Array.isArray(b) ? b : {}) as T;
 }

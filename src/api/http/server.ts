@@ -37,7 +37,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     requestIdHeader: false,
     // Per-request lines are ours (onResponse, at debug), without bodies or headers.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Our own 503 (below) has the contract's error body; Fastify's has not.
+    return503OnClosing: false,
     forceCloseConnections: false,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     logger: {
@@ -72,8 +73,21 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Schema failures are handed to the core with the credential, so that authentication and
+  // authorisation answer first (401/403 before 400) and the refusal is audited with its caller.
+  app.addHook('onRoute', (route) => {
+    route.attachValidation = true;
+  });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      return reply.code(503).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -5,17 +5,17 @@ import type { CreateKeyInput, ImportKeyInput } from '../../../core/keys/create.j
 import type { SignInput } from '../../../core/keys/input.js';
 import type { ListKeysInput } from '../../../core/keys/list.js';
 import type { VerifyInput } from '../../../core/keys/verify.js';
-import { credential } from '../credential.js';
+import { bodyOf, credential } from '../credential.js';
 import { schemas } from '../schemas.js';
 
 type Id = { Params: { id: string } };
 
 export function keyRoutes(app: FastifyInstance, core: Core): void {
   app.post<{ Body: CreateKeyInput }>('/v1/keys', { schema: schemas.createKey }, async (req, reply) =>
-    reply.code(201).send(await core.createKey(credential(req), req.body)),
+    reply.code(201).send(await core.createKey(credential(req), bodyOf(req))),
   );
   app.post<{ Body: ImportKeyInput }>('/v1/keys/import', { schema: schemas.importKey }, async (req, reply) =>
-    reply.code(201).send(await core.importKey(credential(req), req.body)),
+    reply.code(201).send(await core.importKey(credential(req), bodyOf(req))),
   );
   app.get<{ Querystring: ListKeysInput }>('/v1/keys', { schema: schemas.listKeys }, (req) =>
     core.listKeys(credential(req), req.query),
@@ -24,13 +24,13 @@ export function keyRoutes(app: FastifyInstance, core: Core): void {
     core.getKey(credential(req), req.params.id),
   );
   app.post<Id & { Body: SignInput }>('/v1/keys/:id/sign', { schema: schemas.sign }, (req) =>
-    core.sign(credential(req), req.params.id, req.body),
+    core.sign(credential(req), req.params.id, bodyOf(req)),
   );
   app.post<Id & { Body: VerifyInput }>('/v1/keys/:id/verify', { schema: schemas.verify }, (req) =>
-    core.verify(credential(req), req.params.id, req.body),
+    core.verify(credential(req), req.params.id, bodyOf(req)),
   );
   app.post<Id & { Body: { state: string } }>('/v1/keys/:id/state', { schema: schemas.setState }, (req) =>
-    core.setKeyState(credential(req), req.params.id, req.body.state),
+    core.setKeyState(credential(req), req.params.id, bodyOf<{ state?: unknown }>(req).state),
   );
   app.delete<Id>('/v1/keys/:id', { schema: schemas.destroyKey }, (req) =>
     core.destroyKey(credential(req), req.params.id),

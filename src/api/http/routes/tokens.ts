@@ -2,12 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import type { CreateTokenInput } from '../../../core/tokens/create.js';
-import { credential } from '../credential.js';
+import { bodyOf, credential } from '../credential.js';
 import { schemas } from '../schemas.js';
 
 export function tokenRoutes(app: FastifyInstance, core: Core): void {
   app.post<{ Body: CreateTokenInput }>('/v1/tokens', { schema: schemas.createToken }, async (req, reply) =>
-    reply.code(201).send(await core.createToken(credential(req), req.body)),
+    reply.code(201).send(await core.createToken(credential(req), bodyOf(req))),
   );
   app.get('/v1/tokens', { schema: schemas.listTokens }, (req) => core.listTokens(credential(req)));
   app.delete<{ Params: { id: string } }>(
