@@ -8,19 +8,19 @@
 // - poolRate: signatures per second through the real software-enclave pool (postMessage, unseal
 //   or cache, fault check), closed loop with a given concurrency.
 //
-// Run directly (`node dist/bench/primitives.js [ops]`) to print all of them. Best observed on
-// this host (2 vCPU AMD EPYC, Node 20.20.2, OpenSSL 3.0.19; shared with other work, so later runs
-// under load read up to 2x lower), per second:
+// Run directly (`node dist/bench/primitives.js [ops]`) to print all of them. Measured on this host
+// (2 vCPU AMD EPYC, Node 20.20.2, OpenSSL 3.0.19) while otherwise idle; the host is shared, and
+// runs alongside other work read up to 2x lower. Per second:
 //
-//                       1 thread    1 thread       2 threads      pool, 2 workers
-//                       sign        sign+verify    sign+verify    cache on / off
-//   secp256k1 ECDSA     19,700       9,100         17,600         6,850 / 3,570   native libsecp256k1
-//   secp256k1 BIP340     4,380       1,770          2,870         1,900 / 1,750   tiny-secp256k1 (WASM)
-//   secp256k1 BIP86      4,180       1,600          1,960         2,580 / 1,040   tiny-secp256k1 (WASM)
-//   P-256 (digest)       1,750         312            280           287 /   261   noble (verify: noble)
-//   P-256 (message)          —       1,515              —           857 (loaded)  noble (verify: OpenSSL)
-//   Ed25519             27,000       6,700          5,800         5,130 / 1,630   OpenSSL
-//   Argon2id unseal (m = 64 MiB, t = 3, p = 1): 1.16 s.
+//                      1 thread          2 threads          pool, 2 workers, 32 in flight
+//                      sign   sign+ver   sign    sign+ver   cache on   cache off
+//   secp256k1 ECDSA    22,600   9,300    40,100  17,000     13,200      8,100    native libsecp256k1
+//   secp256k1 BIP340    3,750   2,100     8,500   4,060      3,540      2,670    tiny-secp256k1 (WASM)
+//   secp256k1 BIP86     4,630   2,220     7,720   3,120      3,330      2,230    tiny-secp256k1 (WASM)
+//   P-256, digest       1,340     285     2,680     516        490        466    noble; verify noble
+//   P-256, message          —   1,090         —       —      2,000          —    noble; verify OpenSSL
+//   Ed25519            22,300   6,180    22,900  10,600      9,290      1,940    OpenSSL
+//   Argon2id unseal (m = 64 MiB, t = 3, p = 1): 1.2 s.
 import { getRandomValues } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';

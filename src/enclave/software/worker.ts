@@ -7,14 +7,14 @@
 // Unsealed signers are cached per worker, keyed by key id + version and bound to the exact
 // sealed blob, LRU-bounded (1024) and wiped after 5 idle minutes or on `evict` (key destroyed or
 // compromised). Per-request unsealing was measured against it through the pool (bench/
-// primitives.ts poolRate, 2 workers, 32 in flight, this 2-vCPU host), signatures/s:
+// primitives.ts poolRate, 2 workers, 32 in flight, this 2-vCPU host otherwise idle), signatures/s:
 //
 //                        cache on   cache off
-//   secp256k1 ECDSA         6,850       3,570   (unseal + deriving the public key each time)
-//   secp256k1 BIP86         2,580       1,040   (+ the taproot tweak each time)
-//   secp256k1 BIP340        1,900       1,750
-//   P-256 ECDSA (digest)      290         260
-//   Ed25519                 5,130       1,630   (OpenSSL's PKCS#8 import is 435 µs)
+//   secp256k1 ECDSA        13,200       8,100   (unseal + deriving the public key each time)
+//   secp256k1 BIP86         3,330       2,230   (+ the taproot tweak each time)
+//   secp256k1 BIP340        3,540       2,670
+//   P-256 ECDSA (digest)      490         466
+//   Ed25519                 9,290       1,940   (OpenSSL's PKCS#8 import is 435 µs)
 //
 // so the cache stays on. The trade: an unsealed key stays in worker memory between requests (up
 // to the idle limit) rather than for one request; the worker is the enclave boundary either way.
