@@ -36,5 +36,7 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
     [{ type: 'put', key: keyKey(id), value: JSON.stringify(next) }],
   );
   if (!res.ok) throw conflict('The key changed while this request was in progress; try again.');
+  // A key that may no longer sign leaves the enclave's cache of unsealed keys at once.
+  if (to === 'destroyed' || to === 'compromised' || to === 'deactivated') await ctx.deps.enclave.evict?.(id);
   return toKeyView(next);
 }
