@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { startNode } from '../test/helpers/node.js';
+import { chainRows } from './chains.js';
 import { runLoad, type LoadResult } from './http-load.js';
 import { parallelRate, type Primitive, signRate } from './primitives.js';
 
@@ -79,6 +80,9 @@ async function main(): Promise<void> {
           ].join('  '),
         );
       }
+      // Wallet signing (decode, audit, sign, assemble) beside the raw secp256k1 rates: bench/chains.ts.
+      if (c.algorithm === 'secp256k1')
+        rows.push(...(await chainRows(node, raw, rawFc, { seconds: SECONDS, concurrency: 32, fmt })));
     }
   } finally {
     await node.stop();

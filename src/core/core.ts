@@ -18,6 +18,19 @@ import { createToken, type CreateTokenInput } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
 import { revokeToken } from './tokens/revoke.js';
+import { signBitcoinPsbt, type BitcoinPsbtAnswer, type BitcoinPsbtInput } from './chains/bitcoin-psbt.js';
+import {
+  type EthereumAccount,
+  findEthereumAccount,
+  listEthereumAccounts,
+} from './chains/ethereum-accounts.js';
+import { signEthereumMessage, type EthereumMessageInput } from './chains/ethereum-message.js';
+import {
+  signEthereumTransaction,
+  type EthereumTransactionInput,
+  type SignedTransaction,
+} from './chains/ethereum-transaction.js';
+import { signEthereumTypedData, type EthereumTypedDataInput } from './chains/ethereum-typed-data.js';
 
 interface OpSpec {
   action: string;
@@ -102,6 +115,52 @@ export class Core {
   destroyKey(cred: Credential, id: string): Promise<KeyView> {
     return this.perform(cred, { action: 'key.destroy', scope: 'keys:manage', keyId: id }, (ctx) =>
       destroyKey(ctx, id),
+    );
+  }
+
+  // Chains (wallet signing): same scope and key binding as a raw signature.
+  signEthereumTransaction(
+    cred: Credential,
+    id: string,
+    input: EthereumTransactionInput,
+  ): Promise<SignedTransaction> {
+    return this.perform(cred, { action: 'ethereum.transaction', scope: 'keys:sign', keyId: id }, (ctx) =>
+      signEthereumTransaction(ctx, id, input),
+    );
+  }
+  signEthereumMessage(
+    cred: Credential,
+    id: string,
+    input: EthereumMessageInput,
+  ): Promise<{ signature: string }> {
+    return this.perform(cred, { action: 'ethereum.message', scope: 'keys:sign', keyId: id }, (ctx) =>
+      signEthereumMessage(ctx, id, input),
+    );
+  }
+  signEthereumTypedData(
+    cred: Credential,
+    id: string,
+    input: EthereumTypedDataInput,
+  ): Promise<{ signature: string }> {
+    return this.perform(cred, { action: 'ethereum.typed-data', scope: 'keys:sign', keyId: id }, (ctx) =>
+      signEthereumTypedData(ctx, id, input),
+    );
+  }
+  signBitcoinPsbt(cred: Credential, id: string, input: BitcoinPsbtInput): Promise<BitcoinPsbtAnswer> {
+    return this.perform(cred, { action: 'bitcoin.psbt', scope: 'keys:sign', keyId: id }, (ctx) =>
+      signBitcoinPsbt(ctx, id, input),
+    );
+  }
+  /** The Ethereum accounts this token signs for (JSON-RPC eth_accounts, account_list). */
+  ethereumAccounts(cred: Credential): Promise<EthereumAccount[]> {
+    return this.perform(cred, { action: 'ethereum.accounts', scope: 'keys:sign', read: true }, (ctx) =>
+      listEthereumAccounts(ctx),
+    );
+  }
+  /** The key behind an Ethereum address this token signs for (a JSON-RPC request's `from`). */
+  ethereumAccountKey(cred: Credential, address: unknown, field = 'from'): Promise<string> {
+    return this.perform(cred, { action: 'ethereum.account', scope: 'keys:sign', read: true }, (ctx) =>
+      findEthereumAccount(ctx, address, field),
     );
   }
 

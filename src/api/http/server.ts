@@ -8,7 +8,9 @@ import { type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { rpcRoutes } from '../rpc/routes.js';
 import { auditRoutes } from './routes/audit.js';
+import { chainRoutes } from './routes/chains.js';
 import { keyRoutes } from './routes/keys.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -117,6 +119,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   keyRoutes(app, opts.core);
   tokenRoutes(app, opts.core);
   auditRoutes(app, opts.core);
+  chainRoutes(app, opts.core);
+  rpcRoutes(app, opts.core);
   return app;
 }
 

@@ -1,0 +1,158 @@
+// POST /rpc: the JSON-RPC 2.0 envelope (single calls, batches of up to MAX_BATCH, notifications,
+// id echoing, the standard -32700/-32600/-32601/-32602 errors) around methods.ts. The bearer token
+// is the same as everywhere and is checked by the core on every call; when a call is refused for
+// want of a valid token the HTTP status is 401, as on every other route, with the JSON-RPC errors
+// as the body. Keymesh errors become JSON-RPC errors through the one table in errors.ts.
+//
+// The body is parsed here rather than by Fastify, so that malformed JSON is a JSON-RPC parse error
+// and not the REST error body; the route lives in its own Fastify scope for that.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Credential } from '../../core/context.js';
+import type { Core } from '../../core/core.js';
+import { isKeymeshError, type ErrorCode } from '../../errors.js';
+import { credential } from '../http/credential.js';
+import { FASTIFY_CODES, STATUS } from '../http/errors.js';
+import { chainSchemas } from '../http/schemas-chains.js';
+import {
+  envelopeError,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  PARSE_ERROR,
+  rpcError,
+  type RpcError,
+} from './errors.js';
+import { METHODS } from './methods.js';
+
+/** Calls per batch: enough for any wallet, few enough that one request cannot queue a flood. */
+export const MAX_BATCH = 100;
+
+type Id = string | number | null;
+type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError });
+
+interface Outcome {
+  /** Absent for notifications, which are never answered. */
+  response?: Response;
+  unauthenticated: boolean;
+}
+
+const errorResponse = (id: Id, error: RpcError): Response => ({ jsonrpc: '2.0', id, error });
+const refused = (id: Id, code: number, message: string): Outcome => ({
+  response: errorResponse(id, envelopeError(code, message)),
+  unauthenticated: false,
+});
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+const validId = (v: unknown): v is Id =>
+  v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+
+async function call(core: Core, cred: Credential, msg: unknown, req: FastifyRequest): Promise<Outcome> {
+  if (!isObject(msg)) return refused(null, INVALID_REQUEST, 'Invalid Request: a call must be an object');
+  const notification = !Object.hasOwn(msg, 'id');
+  if (!notification && !validId(msg.id))
+    return refused(null, INVALID_REQUEST, 'Invalid Request: id must be a string, a number or null');
+  const id: Id = notification ? null : (msg.id as Id);
+  if (msg.jsonrpc !== '2.0') return refused(id, INVALID_REQUEST, 'Invalid Request: jsonrpc must be "2.0"');
+  if (typeof msg.method !== 'string') return refused(id, INVALID_REQUEST, 'Invalid Request: no method');
+  if (msg.params !== undefined && !isObject(msg.params) && !Array.isArray(msg.params))
+    return refused(id, INVALID_REQUEST, 'Invalid Request: params must be an array or an object');
+
+  const answer = (r: Omit<Response, 'jsonrpc' | 'id'>, unauthenticated = false): Outcome =>
+    notification
+      ? { unauthenticated }
+      : { response: { jsonrpc: '2.0', id, ...r } as Response, unauthenticated };
+  const method = METHODS.get(msg.method);
+  if (!method)
+    return answer({ error: envelopeError(METHOD_NOT_FOUND, `Method not found: ${msg.method.slice(0, 64)}`) });
+  if (isObject(msg.params))
+    return answer({
+      error: envelopeError(INVALID_PARAMS, 'Invalid params: pass them by position (an array)'),
+    });
+  try {
+    return answer({ result: await method(core, cred, (msg.params as unknown[] | undefined) ?? []) });
+  } catch (e) {
+    if (isKeymeshError(e)) {
+      if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
+      return answer({ error: rpcError(e.code, e.shortMessage) }, e.code === 'UNAUTHENTICATED');
+    }
+    req.log.error({ err: describe(e), rpc: msg.method }, 'unexpected error');
+    return answer({
+      error: envelopeError(INTERNAL_ERROR, `Internal error (request ${req.id}); see the node log.`),
+    });
+  }
+}
+
+function send(reply: FastifyReply, status: number, payload: unknown) {
+  return reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(JSON.stringify(payload));
+}
+
+export function rpcRoutes(app: FastifyInstance, core: Core): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.setErrorHandler((err: FastifyError, req, reply) => {
+      const code: ErrorCode = (err.code ? FASTIFY_CODES[err.code] : undefined) ?? 'INTERNAL';
+      if (code === 'INTERNAL') req.log.error({ err: describe(err) }, 'unexpected error');
+      const message =
+        code === 'PAYLOAD_TOO_LARGE'
+          ? 'The request body is too large.'
+          : code === 'INTERNAL'
+            ? 'Internal error'
+            : 'Invalid Request';
+      return send(reply, STATUS[code], errorResponse(null, rpcError(code, message)));
+    });
+
+    scope.post('/rpc', { schema: chainSchemas.rpc }, async (req, reply) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(typeof req.body === 'string' ? req.body : '');
+      } catch {
+        return send(
+          reply,
+          200,
+          errorResponse(null, envelopeError(PARSE_ERROR, 'Parse error: the body is not JSON')),
+        );
+      }
+      const batch = Array.isArray(body);
+      const calls = batch ? (body as unknown[]) : [body];
+      if (batch && calls.length === 0)
+        return send(
+          reply,
+          200,
+          errorResponse(null, envelopeError(INVALID_REQUEST, 'Invalid Request: empty batch')),
+        );
+      if (calls.length > MAX_BATCH)
+        return send(
+          reply,
+          200,
+          errorResponse(
+            null,
+            envelopeError(INVALID_REQUEST, `Invalid Request: a batch holds at most ${MAX_BATCH} calls`),
+          ),
+        );
+      const base = credential(req);
+      const outcomes = await Promise.all(
+        calls.map((c, i) =>
+          call(core, batch ? { ...base, requestId: `${base.requestId}.${i}` } : base, c, req),
+        ),
+      );
+      const status = outcomes.some((o) => o.unauthenticated) ? 401 : 200;
+      const responses = outcomes.flatMap((o) => (o.response ? [o.response] : []));
+      if (responses.length === 0) return reply.code(status === 401 ? 401 : 204).send();
+      return send(reply, status, batch ? responses : responses[0]);
+    });
+  });
+}
+
+/** An error's name, code and stack for the log; never request data. */
+function describe(e: unknown): Record<string, unknown> | undefined {
+  if (!(e instanceof Error)) return undefined;
+  return { name: e.name, code: (e as { code?: unknown }).code, stack: e.stack };
+}

@@ -1,0 +1,61 @@
+// POST /v1/keys/{id}/bitcoin/psbt: a BIP174 PSBT in, the same PSBT with this key's signatures out
+// (Keymesh is a BIP174 Signer; combining and finalizing are the wallet's). The PSBT is parsed and
+// every digest computed before anything is recorded (chains/bitcoin/psbt.ts); the audit entry says
+// what the transaction pays, from how many inputs and at what fee; then the enclave signs each
+// digest, and every signature is checked against its key before it is written into the PSBT.
+import { applyPsbtSignatures, planPsbtSigning, type PsbtSigner } from '../../chains/bitcoin/psbt.js';
+import { parseBitcoinNetwork } from '../../chains/bitcoin/network.js';
+import type { AuditDetails } from '../../audit/chain.js';
+import { auditAllowed, type OpContext } from '../context.js';
+import { enclaveSign, loadChainSigner } from './signer.js';
+
+export interface BitcoinPsbtInput {
+  psbt: unknown;
+  network: unknown;
+  path?: unknown;
+}
+
+export interface BitcoinPsbtAnswer {
+  psbt: string;
+  signedInputs: number[];
+}
+
+/** How many outputs the audit entry lists one by one; the totals cover the rest. */
+const AUDITED_OUTPUTS = 16;
+
+export async function signBitcoinPsbt(
+  ctx: OpContext,
+  id: string,
+  input: BitcoinPsbtInput,
+): Promise<BitcoinPsbtAnswer> {
+  const signer = await loadChainSigner(ctx, id, input.path);
+  const network = parseBitcoinNetwork(input.network, 'network');
+  const psbtSigner: PsbtSigner = {};
+  if (signer.publicKey) psbtSigner.publicKey = signer.publicKey;
+  const plan = planPsbtSigning(input.psbt, network, psbtSigner);
+
+  const s = plan.summary;
+  const outTotal = s.outputs.reduce((a, o) => a + o.amount, 0n);
+  const details: AuditDetails = {
+    network,
+    inputs: s.inputs.length,
+    outputs: s.outputs.length,
+    fee: s.fee.toString(),
+    outputTotal: outTotal.toString(),
+    payTo: s.outputs
+      .slice(0, AUDITED_OUTPUTS)
+      .map((o) => `${o.address ?? 'script:' + o.script.slice(0, 80)}=${o.amount}`)
+      .join(','),
+    signing: [...new Set(plan.requests.map((r) => r.index))].join(','),
+    signatures: plan.requests.length,
+  };
+  if (signer.path !== undefined) details.path = signer.path;
+  await auditAllowed(ctx, 'bitcoin.psbt', id, details);
+
+  const results = await Promise.all(
+    plan.requests.map((r) => enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path)),
+  );
+  const out = applyPsbtSignatures(plan, results);
+  for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);
+  return out;
+}

@@ -1,0 +1,32 @@
+// POST /v1/keys/{id}/ethereum/message (and JSON-RPC personal_sign, eth_sign, account_signData
+// text/plain): an EIP-191 personal message, signed as r‖s‖v with v 27 or 28. The audit entry names
+// the message by its EIP-191 digest and length, never its text.
+import { parsePersonalMessage, personalMessageHash } from '../../chains/ethereum/message.js';
+import { toRsvSignature } from '../../chains/ethereum/signature.js';
+import { toHex } from '../../util/bytes.js';
+import { auditAllowed, type OpContext } from '../context.js';
+import { enclaveSign, loadChainSigner } from './signer.js';
+
+export interface EthereumMessageInput {
+  message: unknown;
+  path?: unknown;
+}
+
+export async function signEthereumMessage(
+  ctx: OpContext,
+  id: string,
+  input: EthereumMessageInput,
+): Promise<{ signature: string }> {
+  const signer = await loadChainSigner(ctx, id, input.path);
+  const message = parsePersonalMessage(input.message, 'message');
+  const digest = personalMessageHash(message);
+  await auditAllowed(ctx, 'ethereum.message', id, {
+    messageBytes: message.length,
+    messageHash: toHex(digest),
+    ...(signer.path !== undefined ? { path: signer.path } : {}),
+  });
+  const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
+  const signature = toRsvSignature(digest, sig, signer.address);
+  ctx.deps.metrics.signed(signer.record.algorithm);
+  return { signature };
+}

@@ -1,0 +1,97 @@
+// POST /v1/keys/{id}/ethereum/transaction (and JSON-RPC eth_signTransaction,
+// account_signTransaction): a JSON-RPC transaction request in, the signed raw transaction out.
+// Order as for every signature: key state, decoded and checked input, the audit entry made durable
+// with what the transaction does, and only then the enclave signs the EIP-155 / EIP-2718 digest.
+import type { Address, Hex } from 'viem';
+import {
+  assembleSignedTransaction,
+  parseTransactionRequest,
+  transactionSigningHash,
+  type SignedTransaction,
+} from '../../chains/ethereum/transaction.js';
+import { invalid } from '../../errors.js';
+import type { AuditDetails } from '../../audit/chain.js';
+import { toHex } from '../../util/bytes.js';
+import { auditAllowed, type OpContext } from '../context.js';
+import { enclaveSign, loadChainSigner } from './signer.js';
+
+export interface EthereumTransactionInput {
+  transaction: unknown;
+  path?: unknown;
+}
+
+export type { SignedTransaction };
+
+export async function signEthereumTransaction(
+  ctx: OpContext,
+  id: string,
+  input: EthereumTransactionInput,
+): Promise<SignedTransaction> {
+  const signer = await loadChainSigner(ctx, id, input.path);
+  const parsed = parseTransactionRequest(input.transaction);
+  const fromMismatch = () =>
+    invalid(`transaction.from is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`);
+  if (parsed.from !== undefined && signer.address !== undefined && parsed.from !== signer.address)
+    throw fromMismatch();
+  const digest = transactionSigningHash(parsed.tx);
+  await auditAllowed(ctx, 'ethereum.transaction', id, {
+    ...describeTransaction(parsed.type, parsed.tx),
+    signingHash: toHex(digest),
+    ...(signer.path !== undefined ? { path: signer.path } : {}),
+  });
+  const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
+  const signed = assembleSignedTransaction(parsed.tx, sig, signer.address);
+  ctx.deps.metrics.signed(signer.record.algorithm);
+  // With a path the signing address is known only now; a caller naming another one is refused
+  // and the signature is dropped unseen.
+  if (parsed.from !== undefined && parsed.from !== signed.from) throw fromMismatch();
+  return signed;
+}
+
+/** What the transaction does, for the audit log: every decoded field but the calldata itself. */
+function describeTransaction(
+  type: string,
+  tx: ReturnType<typeof parseTransactionRequest>['tx'],
+): AuditDetails {
+  const t = tx as {
+    chainId: number;
+    nonce: number;
+    to?: Address;
+    value?: bigint;
+    gas?: bigint;
+    data?: Hex;
+    gasPrice?: bigint;
+    maxFeePerGas?: bigint;
+    maxPriorityFeePerGas?: bigint;
+    maxFeePerBlobGas?: bigint;
+    accessList?: unknown[];
+    blobVersionedHashes?: unknown[];
+    authorizationList?: { address: string; chainId: number }[];
+  };
+  const data = t.data ?? '0x';
+  const out: AuditDetails = {
+    type,
+    chainId: t.chainId,
+    nonce: t.nonce,
+    to: t.to ?? null,
+    value: (t.value ?? 0n).toString(),
+    gas: (t.gas ?? 0n).toString(),
+    dataBytes: (data.length - 2) / 2,
+  };
+  // The method selector says which contract function is called; the arguments stay out.
+  if (data.length >= 10) out.selector = data.slice(0, 10);
+  if (t.gasPrice !== undefined) out.gasPrice = t.gasPrice.toString();
+  if (t.maxFeePerGas !== undefined) out.maxFeePerGas = t.maxFeePerGas.toString();
+  if (t.maxPriorityFeePerGas !== undefined) out.maxPriorityFeePerGas = t.maxPriorityFeePerGas.toString();
+  if (t.maxFeePerBlobGas !== undefined) out.maxFeePerBlobGas = t.maxFeePerBlobGas.toString();
+  if (t.accessList?.length) out.accessListEntries = t.accessList.length;
+  if (t.blobVersionedHashes) out.blobs = t.blobVersionedHashes.length;
+  if (t.authorizationList) {
+    out.authorizations = t.authorizationList.length;
+    out.delegates = t.authorizationList
+      .slice(0, 8)
+      .map((a) => `${a.address}@${a.chainId}`)
+      .join(',');
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+// The first steps every wallet-signing operation shares (ethereum-*.ts, bitcoin-psbt.ts): find
+// the key, check its state allows signing and that it is a secp256k1 key, and read the optional
+// HD `path`. Kept in one place so that the four operations refuse the same things the same way.
+import { ethereumAddress } from '../../chains/ethereum/address.js';
+import type { SignRequest } from '../../enclave/enclave.js';
+import { KeymeshError, notFound } from '../../errors.js';
+import { formatPath, parsePath } from '../../hd/path.js';
+import { isId } from '../../util/ids.js';
+import type { OpContext } from '../context.js';
+import { loadKey, sealedRef, type KeyRecord } from '../keys/record.js';
+import { assertUsable } from '../keys/states.js';
+
+export interface ChainSigner {
+  record: KeyRecord;
+  /** The canonical form of the caller's `path` (`'` for hardened), when one was given. */
+  path?: string;
+  /** 33-byte compressed public key of the key that signs: the key itself when there is no path. */
+  publicKey?: Uint8Array;
+  /** EIP-55 address of the signing key, when it is known before signing (no path). */
+  address?: string;
+}
+
+/** Load key `id` for a wallet signature: usable for signing, secp256k1, `path` well-formed. */
+export async function loadChainSigner(ctx: OpContext, id: string, path: unknown): Promise<ChainSigner> {
+  if (!isId(id)) throw notFound('key');
+  const { record } = await loadKey(ctx.deps.store, id);
+  assertUsable(record.state, 'sign');
+  if (record.algorithm !== 'secp256k1')
+    throw new KeymeshError(
+      'UNSUPPORTED',
+      `Ethereum and Bitcoin signatures need a secp256k1 key; this key is ${record.algorithm}.`,
+    );
+  if (path !== undefined && path !== null) {
+    // Normalised so that the audit entry and the enclave see one spelling of the same path.
+    return { record, path: formatPath(parsePath(path, 'path')) };
+  }
+  const publicKey = new Uint8Array(Buffer.from(record.publicKey.slice(2), 'hex'));
+  return { record, publicKey, address: ethereumAddressOf(record.publicKey) };
+}
+
+const ADDRESS_MEMO_LIMIT = 100_000;
+const addresses = new Map<string, string>();
+
+/** EIP-55 address of a stored compressed public key (0x hex), remembered: it costs a point decompression. */
+export function ethereumAddressOf(publicKeyHex: string): string {
+  let a = addresses.get(publicKeyHex);
+  if (a === undefined) {
+    a = ethereumAddress(new Uint8Array(Buffer.from(publicKeyHex.slice(2), 'hex')));
+    if (addresses.size >= ADDRESS_MEMO_LIMIT) addresses.clear();
+    addresses.set(publicKeyHex, a);
+  }
+  return a;
+}
+
+/** Ask the enclave for one secp256k1 signature over `digest` with this signer. */
+export function enclaveSign(
+  ctx: OpContext,
+  signer: ChainSigner,
+  digest: Uint8Array,
+  scheme: 'ecdsa' | 'schnorr-taproot',
+  path = signer.path,
+) {
+  const req: SignRequest = { digest, scheme, ...(path !== undefined ? { path } : {}) };
+  return ctx.deps.enclave.sign(sealedRef(signer.record), req);
+}
