@@ -45,6 +45,18 @@ async function main(): Promise<void> {
   const node = await startNode({ env: { KEYMESH_LOG_LEVEL: 'warn' } });
   const rows: string[] = [];
   try {
+    // The HTTP ceiling: the same server and load generator, no auth, audit or crypto.
+    const ceiling = await runLoad({
+      url: node.url,
+      method: 'GET',
+      path: '/v1/health',
+      token: node.adminToken,
+      concurrency: 32,
+      seconds: SECONDS,
+    });
+    console.log(
+      `http ceiling (GET /v1/health, concurrency 32): ${fmt(ceiling.rps)}/s, p50 ${fmt(ceiling.p50ms, 2)} ms\n`,
+    );
     for (const c of CASES) {
       const one = await signRate(c.primitive, { ops: 3000 });
       const raw = await parallelRate(c.primitive, { threads: cores, seconds: 2 });
