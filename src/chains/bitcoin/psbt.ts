@@ -23,13 +23,14 @@
 // Everything in a PSBT is hostile input: size and counts are bounded, parse failures, inputs
 // without UTXO data, unknown sighash types and keys or paths of another network are INVALID_REQUEST
 // naming the input.
-import { secp256k1, schnorr } from '@noble/curves/secp256k1.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { base64 } from '@scure/base';
 import { Address, OutScript } from '@scure/btc-signer/payment.js';
 import { RawPSBTV0, RawPSBTV2 } from '@scure/btc-signer/psbt.js';
 import { getPrevOut, Transaction, type TxOpts } from '@scure/btc-signer/transaction.js';
 import { hash160, sha256 } from '@scure/btc-signer/utils.js';
 import { invalid, KeymeshError } from '../../errors.js';
+import { verifyEcdsa, verifySchnorr } from '../public-ops.js';
 import { formatPath, HARDENED_OFFSET, MAX_PATH_DEPTH } from '../../hd/path.js';
 import { checkCompressedKey, taprootOutputKey } from './address.js';
 import {
@@ -557,7 +558,7 @@ export function applyPsbtSignatures(
           );
     if (req.scheme === 'schnorr-taproot') {
       const { outputKey } = taprootOutputKey(req.publicKey, req.merkleRoot);
-      if (!schnorr.verify(res.signature, req.digest, outputKey)) throw mismatch();
+      if (!verifySchnorr(res.signature, req.digest, outputKey)) throw mismatch();
       const sig =
         req.sighashType === SIGHASH.DEFAULT
           ? res.signature
@@ -572,7 +573,7 @@ export function applyPsbtSignatures(
       }
       if (parsed.hasHighS())
         throw new KeymeshError('ENCLAVE_FAILURE', 'the enclave returned a high-s signature');
-      if (!secp256k1.verify(res.signature, req.digest, req.publicKey, { prehash: false, lowS: true })) {
+      if (!verifyEcdsa(res.signature, req.digest, req.publicKey)) {
         // With a recovery id, tell a wrong derivation record (the enclave signed with a good key,
         // just not the one the PSBT names) from a broken signature.
         if (req.path !== undefined && (res.recoveryId === 0 || res.recoveryId === 1)) {

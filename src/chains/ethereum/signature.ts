@@ -8,7 +8,8 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, type Address, type Hex } from 'viem';
 import { KeymeshError } from '../../errors.js';
-import { ethereumAddress } from './address.js';
+import { publicKeyToAddress } from 'viem/accounts';
+import { recoverUncompressed } from '../public-ops.js';
 
 export interface RecoverableSignature {
   signature: Uint8Array; // 64 bytes r‖s
@@ -53,13 +54,9 @@ export function checkSignature(
   if (parsed.r <= 0n || parsed.s <= 0n || parsed.r >= N || parsed.s >= N)
     throw fault('the enclave returned a signature out of range');
   if (parsed.hasHighS()) throw fault('the enclave returned a high-s signature');
-  let signer: Address;
-  try {
-    const point = parsed.addRecoveryBit(recoveryId).recoverPublicKey(digest);
-    signer = ethereumAddress(point.toBytes(true));
-  } catch {
-    throw fault('the enclave signature does not recover to a public key');
-  }
+  const recovered = recoverUncompressed(digest, sig.signature, recoveryId);
+  if (recovered === null) throw fault('the enclave signature does not recover to a public key');
+  const signer: Address = publicKeyToAddress(bytesToHex(recovered));
   if (expected !== undefined && signer.toLowerCase() !== expected.toLowerCase())
     throw fault('the enclave signature does not recover to the signing key');
   return {
