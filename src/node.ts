@@ -17,6 +17,7 @@ import { createSoftwareEnclave } from './enclave/software/pool.js';
 import { KeymeshError } from './errors.js';
 import { NodeMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite.js';
+import { ensureDevTls } from './tls/dev.js';
 import type { Store } from './store/store.js';
 import { invalid } from './errors.js';
 import { writeFileAtomic } from './util/files.js';
@@ -40,6 +41,8 @@ export async function startNode(
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   assertSealingMode(config.dataDir, config.dev);
   const nodeId = loadOrCreateNodeId(config.dataDir, config.nodeId);
+  // Before anything listens: the KMIP listener and local tools read DIR/tls/ (API.md, --dev).
+  if (config.dev) await ensureDevTls(config.dataDir);
   const metrics = new NodeMetrics();
 
   let store: Store | undefined;
