@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { keccak256, Transaction, TypedDataEncoder, Wallet } from 'ethers';
+import { createWalletClient, custom, http, type Hex } from 'viem';
+import { mainnet } from 'viem/chains';
 import { startNode, type TestNode } from '../helpers/node.js';
 
 interface RpcErr {
@@ -259,6 +261,48 @@ describe('methods', () => {
       'UNSUPPORTED',
     );
     assertRpcError(await rpc('account_signData', [7, wallet.address, '0x']), -32602);
+  });
+
+  test('viem: a wallet client with a JSON-RPC account signs through /rpc, byte-equal to ethers', async () => {
+    // viem asks its transport for eth_chainId before eth_signTransaction; a remote signer has no
+    // chain, so the transport answers that one itself (as a wallet's multiplexing provider would).
+    const keymesh = http(`${node.url}/rpc`, {
+      fetchOptions: { headers: { authorization: `Bearer ${signerToken}` } },
+      retryCount: 0,
+    })({ chain: mainnet });
+    const client = createWalletClient({
+      chain: mainnet,
+      transport: custom({
+        request: ({ method, params }: { method: string; params?: unknown }) =>
+          method === 'eth_chainId' ? Promise.resolve('0x1') : keymesh.request({ method, params } as never),
+      }),
+    });
+    assert.deepEqual(await client.getAddresses(), [wallet.address]);
+    const account = wallet.address as Hex;
+    assert.equal(
+      await client.signMessage({ account, message: 'viem says hi' }),
+      await wallet.signMessage('viem says hi'),
+    );
+    assert.equal(
+      await client.signTypedData({
+        account,
+        domain: { ...MAIL.domain, verifyingContract: MAIL.domain.verifyingContract as Hex },
+        types: MAIL_TYPES,
+        primaryType: 'Mail',
+        message: MAIL.message,
+      }),
+      await wallet.signTypedData(MAIL.domain, MAIL_TYPES, MAIL.message),
+    );
+    const raw = await client.signTransaction({
+      account,
+      to: TO,
+      nonce: 3,
+      gas: 21000n,
+      maxFeePerGas: 2_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+      value: 10n ** 18n,
+    });
+    assert.equal(raw, await wallet.signTransaction(TX_ETHERS));
   });
 
   test('every RPC signature is in the audit log as the same operation REST performs', async () => {
