@@ -1,0 +1,66 @@
+// An in-process core on real parts (SQLite file, software enclave worker pool, audit writer
+// thread) for tests that need to reach inside a node: count what the enclave is asked to do, or
+// break the audit log for real.
+import { join } from 'node:path';
+import { AuditLog } from '../../src/audit/log.js';
+import { Core } from '../../src/core/core.js';
+import { bootstrapAdminToken } from '../../src/core/tokens/create.js';
+import type { Enclave } from '../../src/enclave/enclave.js';
+import { createSoftwareEnclave } from '../../src/enclave/software/pool.js';
+import { NodeMetrics } from '../../src/metrics.js';
+import { openSqliteStore } from '../../src/store/sqlite.js';
+import { tempDir } from './node.js';
+
+export interface TestCore {
+  dir: string;
+  core: Core;
+  audit: AuditLog;
+  /** What the enclave was asked, by operation. */
+  calls: { sign: number; evict: string[] };
+  adminCredential(): Promise<{ bearer: string; requestId: string }>;
+  close(): Promise<void>;
+}
+
+export async function openTestCore(opts: { auditBusyTimeoutMs?: number } = {}): Promise<TestCore> {
+  const dir = tempDir();
+  const store = await openSqliteStore(join(dir, 'keymesh.db'));
+  const real = await createSoftwareEnclave({ dataDir: dir, dev: true, threads: 1 });
+  const calls = { sign: 0, evict: [] as string[] };
+  // The real enclave, counted: every call goes through to the worker pool.
+  const enclave: Enclave = {
+    kind: real.kind,
+    generate: (r) => real.generate(r),
+    importKey: (r) => real.importKey(r),
+    sign: (k, r) => {
+      calls.sign++;
+      return real.sign(k, r);
+    },
+    verify: (r) => real.verify(r),
+    close: () => real.close(),
+    evict: async (keyId, version) => {
+      calls.evict.push(keyId);
+      await real.evict(keyId, version);
+    },
+  };
+  const audit = await AuditLog.open({
+    path: join(dir, 'audit.db'),
+    nodeId: 'n1',
+    ...(opts.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.auditBusyTimeoutMs }),
+  });
+  const core = new Core({ nodeId: 'n1', version: 'test', store, enclave, audit, metrics: new NodeMetrics() });
+  return {
+    dir,
+    core,
+    audit,
+    calls,
+    adminCredential: async () => ({
+      bearer: (await bootstrapAdminToken(core.deps)).token,
+      requestId: 'test',
+    }),
+    close: async () => {
+      await audit.close();
+      await enclave.close();
+      await store.close();
+    },
+  };
+}
