@@ -1,0 +1,52 @@
+// Names the cluster layer accepts, checked at every boundary (etcd records are input too: the store
+// is trusted for availability, not integrity; DESIGN.md, "Trust boundaries"). Node ids follow
+// --node-id (src/config.ts); regions the same shape; levels 0..10. Also the etcd key layout of the
+// cluster, in one place so the writers and the watchers cannot disagree.
+import { invalid } from '../errors.js';
+
+export const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const REGION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Key ids as the core makes them (UUIDv7, src/util/ids.ts) or any other single path segment. */
+export const KEY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const MIN_LEVEL = 0;
+export const MAX_LEVEL = 10;
+
+export const isNodeId = (s: unknown): s is string => typeof s === 'string' && NODE_ID_RE.test(s);
+export const isRegion = (s: unknown): s is string => typeof s === 'string' && REGION_RE.test(s);
+export const isLevel = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) >= MIN_LEVEL && (n as number) <= MAX_LEVEL;
+
+export function checkNodeId(s: unknown, what = 'node id'): string {
+  if (!isNodeId(s))
+    throw invalid(`${what} must be 1 to 63 characters of A-Z a-z 0-9 ._- (not starting with . _ -)`);
+  return s;
+}
+
+export function checkRegion(s: unknown, what = 'region'): string {
+  if (!isRegion(s))
+    throw invalid(`${what} must be 1 to 63 characters of A-Z a-z 0-9 ._- (not starting with . _ -)`);
+  return s;
+}
+
+export function checkLevel(n: unknown, what = 'level'): number {
+  if (!isLevel(n)) throw invalid(`${what} must be an integer from ${MIN_LEVEL} to ${MAX_LEVEL}`);
+  return n;
+}
+
+export function checkKeyId(s: unknown): string {
+  if (typeof s !== 'string' || !KEY_ID_RE.test(s)) throw invalid('key id is not a valid key id');
+  return s;
+}
+
+/** etcd layout (inside the store's namespace). */
+export const ClusterKeys = {
+  /** Leased liveness record of a node: present exactly while its lease is held. */
+  nodesPrefix: 'cluster/nodes/',
+  node: (id: string) => `cluster/nodes/${id}`,
+  /** Persistent membership record (no lease): a node known to the cluster, live or not. */
+  membersPrefix: 'cluster/members/',
+  member: (id: string) => `cluster/members/${id}`,
+  /** Acknowledgements of a key's state change at a revision, one per holder, leased to the holder. */
+  acksPrefix: (keyId: string, revision: number) => `cluster/acks/${keyId}/${revision}/`,
+  ack: (keyId: string, revision: number, nodeId: string) => `cluster/acks/${keyId}/${revision}/${nodeId}`,
+} as const;
