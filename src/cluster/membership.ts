@@ -1,0 +1,518 @@
+// Membership: this node's registration in etcd under a lease, and a live view of every node
+// (DESIGN.md, "Cluster: placement and sync"; API.md, "Cluster"; issue 4, point 1).
+//
+// etcd layout (src/cluster/ids.ts):
+//   cluster/nodes/<id>    leased NodeRecord: present exactly while the node holds its lease. This
+//                         is liveness; nothing else is (no heartbeat of our own, no gossip).
+//   cluster/members/<id>  MemberRecord, no lease: the node is known to the cluster, live or not,
+//                         so `GET /v1/cluster` can list a node that is down.
+// Both are written in one transaction on every (re-)registration.
+//
+// This node's own liveness (`isLive()`) is: registered, its lease not lost *by its own monotonic
+// clock* (EtcdLease.remainingMs counts from when the last acknowledged keepalive was sent, so it
+// reaches 0 no later than etcd expires the lease), and caught up (the `ready` hook, run after each
+// registration, has resolved). When the lease is lost (expired, not renewed, or revoked by a
+// fencing peer) the node is not live at once, and re-registers with a new lease in the background;
+// it is live again only after `ready` resolves for the new registration. The node's signing path
+// must check `isLive()` right before it signs.
+//
+// The view is two PrefixCaches (list, then watch from the revision after: no gaps). Records read
+// from etcd are validated like any input; a malformed one is left out and reported. A record's
+// attestation is checked against the cluster CA (when given) for its node id, transport key,
+// region and level: `liveNodes()` returns only attested live nodes, and only those may receive a
+// replica or be placed on.
+import type { KeyObject } from 'node:crypto';
+import { KeymeshError, conflict, invalid } from '../errors.js';
+import {
+  verifyAttestation,
+  type Attestation,
+  type AttestationStatement,
+} from '../enclave/crypto/attestation.js';
+import type { EtcdLease, EtcdStore } from '../store/etcd.js';
+import { ClusterKeys, checkLevel, checkNodeId, checkRegion, isNodeId } from './ids.js';
+import { PrefixCache, type PrefixChange } from './prefix-cache.js';
+
+export const DEFAULT_LEASE_TTL_SECONDS = 5;
+export const MAX_ENDPOINTS = 8;
+const MAX_ENDPOINT_CHARS = 256;
+const PUB_RE = /^0x[0-9a-f]{64}$/;
+
+/** What a node announces about itself. */
+export interface NodeRegistration {
+  id: string;
+  region: string;
+  level: number;
+  /** Peer endpoints for forwarded calls: https://host:port (mutual TLS), 1..8. */
+  endpoints: string[];
+  /** X25519 transport public key, 0x + 64 lowercase hex digits. */
+  transportPublicKey: string;
+  attestation: Attestation;
+}
+
+/** cluster/nodes/<id>: leased. */
+export interface NodeRecord extends NodeRegistration {
+  /** When this node process started (ISO 8601). */
+  startedAt: string;
+  registeredAt: string;
+  /** The etcd lease (decimal id) this record is attached to: what a fencing peer revokes. */
+  lease: string;
+  /** The TTL the node counts its own liveness with: a fencer waits this long after revoking. */
+  leaseTtlSeconds: number;
+}
+
+/** cluster/members/<id>: persistent. */
+export interface MemberRecord extends NodeRegistration {
+  joinedAt: string;
+  updatedAt: string;
+}
+
+export interface NodeView extends NodeRegistration {
+  /** A leased record exists (the node holds its lease). */
+  live: boolean;
+  /** Its attestation verifies for its id, transport key, region and level (false without a CA). */
+  attested: boolean;
+  startedAt?: string;
+  lease?: string;
+  leaseTtlSeconds?: number;
+}
+
+export interface MembershipOptions {
+  /** Lease TTL in seconds, 1..60. Default 5. */
+  ttlSeconds?: number;
+  /** The cluster CA (ca.crt PEM, a public key PEM, or a KeyObject): attestations are checked
+   * against it, this node's own first. Without it no node counts as attested. */
+  ca?: string | KeyObject;
+  /** Catch-up after each registration, before the node counts itself live (e.g. reload the key
+   * cache at a revision ≥ `revision`). A rejection is reported and the registration retried. */
+  ready?: (info: { lease: EtcdLease; revision: number }) => Promise<void>;
+  /** Watch and re-registration failures (the view and the node keep trying). */
+  onError?: (err: Error) => void;
+  /** How long to wait for a leftover record of this node id (a crashed earlier process) to expire
+   * before refusing to join as a duplicate. Default: 2 × its TTL + 1 s. */
+  duplicateWaitMs?: number;
+  /** The wall clock, for attestation freshness. */
+  now?: () => number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkEndpoints(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_ENDPOINTS)
+    throw invalid(`endpoints must list 1 to ${MAX_ENDPOINTS} https URLs`);
+  return v.map((e) => {
+    if (typeof e !== 'string' || e.length > MAX_ENDPOINT_CHARS) throw invalid('an endpoint is not a URL');
+    let u: URL;
+    try {
+      u = new URL(e);
+    } catch {
+      throw invalid('an endpoint is not a URL');
+    }
+    if (
+      u.protocol !== 'https:' ||
+      !u.port ||
+      u.username ||
+      u.password ||
+      (u.pathname !== '/' && u.pathname !== '')
+    )
+      throw invalid('an endpoint must be https://HOST:PORT');
+    return `https://${u.host}`;
+  });
+}
+
+/** Validates what a node announces (INVALID_REQUEST naming the field). */
+export function checkRegistration(r: unknown): NodeRegistration {
+  if (!isPlainObject(r)) throw invalid('a node registration must be an object');
+  const transportPublicKey = r.transportPublicKey;
+  if (typeof transportPublicKey !== 'string' || !PUB_RE.test(transportPublicKey))
+    throw invalid('transportPublicKey must be 0x and 64 lowercase hex digits');
+  if (!isPlainObject(r.attestation)) throw invalid('attestation must be an object');
+  return {
+    id: checkNodeId(r.id),
+    region: checkRegion(r.region),
+    level: checkLevel(r.level),
+    endpoints: checkEndpoints(r.endpoints),
+    transportPublicKey,
+    attestation: r.attestation as unknown as Attestation,
+  };
+}
+
+function isIsoTime(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 40 && !Number.isNaN(Date.parse(v));
+}
+
+/** A NodeRecord from etcd, or undefined when malformed (the caller reports it). */
+export function parseNodeRecord(json: string, expectId: string): NodeRecord | undefined {
+  try {
+    const v = JSON.parse(json) as Record<string, unknown>;
+    const reg = checkRegistration(v);
+    if (reg.id !== expectId) return undefined;
+    if (!isIsoTime(v.startedAt) || !isIsoTime(v.registeredAt)) return undefined;
+    if (typeof v.lease !== 'string' || !/^[1-9][0-9]{0,18}$/.test(v.lease)) return undefined;
+    if (
+      !Number.isInteger(v.leaseTtlSeconds) ||
+      (v.leaseTtlSeconds as number) < 1 ||
+      (v.leaseTtlSeconds as number) > 3600
+    )
+      return undefined;
+    return {
+      ...reg,
+      startedAt: v.startedAt,
+      registeredAt: v.registeredAt,
+      lease: v.lease,
+      leaseTtlSeconds: v.leaseTtlSeconds as number,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseMemberRecord(json: string, expectId: string): MemberRecord | undefined {
+  try {
+    const v = JSON.parse(json) as Record<string, unknown>;
+    const reg = checkRegistration(v);
+    if (reg.id !== expectId) return undefined;
+    if (!isIsoTime(v.joinedAt) || !isIsoTime(v.updatedAt)) return undefined;
+    return { ...reg, joinedAt: v.joinedAt, updatedAt: v.updatedAt };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The attested statement of a registration, or undefined when it does not verify. */
+export function attestedStatement(
+  reg: NodeRegistration,
+  ca: string | KeyObject,
+  now = Date.now(),
+): AttestationStatement | undefined {
+  try {
+    return verifyAttestation(reg.attestation, ca, {
+      nodeId: reg.id,
+      transportPublicKey: reg.transportPublicKey,
+      region: reg.region,
+      level: reg.level,
+      now,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+export class Membership {
+  readonly nodeId: string;
+  private readonly startedAt = new Date().toISOString();
+  private readonly ttl: number;
+  private readonly pastLeases = new Set<string>();
+  private currentLease: EtcdLease | undefined;
+  private ready = false;
+  private closed = false;
+  private registering: Promise<void> | undefined;
+  private nodesCache!: PrefixCache;
+  private membersCache!: PrefixCache;
+  private readonly changeListeners = new Set<(nodes: NodeView[]) => void>();
+  private readonly liveListeners = new Set<(live: boolean) => void>();
+  private readonly attestCache = new Map<string, AttestationStatement | undefined>();
+  private wasLive = false;
+
+  private constructor(
+    private readonly store: EtcdStore,
+    private readonly self: NodeRegistration,
+    private readonly opts: MembershipOptions,
+  ) {
+    this.nodeId = self.id;
+    this.ttl = opts.ttlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+  }
+
+  /**
+   * Registers this node and starts the view. Resolves once the node is registered, caught up
+   * (`ready`) and live. Refuses (CONFLICT) when another live process holds this node id, and
+   * (FORBIDDEN) when the CA is given and this node's own attestation does not verify.
+   */
+  static async join(
+    store: EtcdStore,
+    self: NodeRegistration,
+    opts: MembershipOptions = {},
+  ): Promise<Membership> {
+    const reg = checkRegistration(self);
+    const ttl = opts.ttlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 60) throw invalid('the lease TTL must be 1 to 60 seconds');
+    if (opts.ca !== undefined)
+      verifyAttestation(reg.attestation, opts.ca, {
+        nodeId: reg.id,
+        transportPublicKey: reg.transportPublicKey,
+        region: reg.region,
+        level: reg.level,
+        now: (opts.now ?? Date.now)(),
+      });
+    const m = new Membership(store, reg, opts);
+    const onChange = (c: PrefixChange) => m.viewChanged(c);
+    const onError = (e: Error) => m.report(e);
+    m.nodesCache = await PrefixCache.start(store, ClusterKeys.nodesPrefix, { onChange, onError });
+    try {
+      m.membersCache = await PrefixCache.start(store, ClusterKeys.membersPrefix, { onChange, onError });
+      await m.register();
+    } catch (e) {
+      m.closed = true;
+      m.nodesCache.close();
+      m.membersCache?.close();
+      throw e;
+    }
+    return m;
+  }
+
+  /** Registered, lease held (by this node's own clock), and caught up: it may sign. */
+  isLive(): boolean {
+    return !this.closed && this.ready && this.currentLease !== undefined && !this.currentLease.lost;
+  }
+
+  /** The lease of the current registration (acks are written under it). */
+  get lease(): EtcdLease | undefined {
+    return this.currentLease;
+  }
+
+  /** Every known node (members and live records), sorted by id. */
+  nodes(): NodeView[] {
+    const ids = new Set<string>();
+    for (const [k] of this.nodesCache.entries()) ids.add(k.slice(ClusterKeys.nodesPrefix.length));
+    for (const [k] of this.membersCache.entries()) ids.add(k.slice(ClusterKeys.membersPrefix.length));
+    return [...ids]
+      .sort()
+      .map((id) => this.node(id))
+      .filter((n): n is NodeView => n !== undefined);
+  }
+
+  node(id: string): NodeView | undefined {
+    if (!isNodeId(id)) return undefined;
+    const liveEntry = this.nodesCache.get(ClusterKeys.node(id));
+    const live = liveEntry ? parseNodeRecord(liveEntry.value, id) : undefined;
+    const memberEntry = this.membersCache.get(ClusterKeys.member(id));
+    const member = memberEntry ? parseMemberRecord(memberEntry.value, id) : undefined;
+    const base: NodeRegistration | undefined = live ?? member;
+    if (!base) return undefined;
+    const view: NodeView = {
+      id: base.id,
+      region: base.region,
+      level: base.level,
+      endpoints: base.endpoints,
+      transportPublicKey: base.transportPublicKey,
+      attestation: base.attestation,
+      live: live !== undefined,
+      attested: this.isAttested(base),
+    };
+    if (live) {
+      view.startedAt = live.startedAt;
+      view.lease = live.lease;
+      view.leaseTtlSeconds = live.leaseTtlSeconds;
+    }
+    return view;
+  }
+
+  /** Live, attested nodes: the candidates for placement, replicas and forwarding. */
+  liveNodes(): NodeView[] {
+    return this.nodes().filter((n) => n.live && n.attested);
+  }
+
+  /** Called (synchronously, after the view changed) with the new view. Returns an unsubscribe. */
+  onChange(cb: (nodes: NodeView[]) => void): () => void {
+    this.changeListeners.add(cb);
+    return () => this.changeListeners.delete(cb);
+  }
+
+  /** Called when this node's own liveness flips. Returns an unsubscribe. */
+  onLiveChange(cb: (live: boolean) => void): () => void {
+    this.liveListeners.add(cb);
+    return () => this.liveListeners.delete(cb);
+  }
+
+  /** Leaves the cluster for good: deletes the member record, then revokes the lease. */
+  async leave(): Promise<void> {
+    await this.store.delete(ClusterKeys.member(this.nodeId));
+    await this.close();
+  }
+
+  /** Stops: not live, lease revoked (the record goes at once), watches stopped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ready = false;
+    this.notifyLive();
+    this.nodesCache.close();
+    this.membersCache.close();
+    const lease = this.currentLease;
+    this.currentLease = undefined;
+    await lease?.revoke().catch((e: unknown) => this.report(e));
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private isAttested(reg: NodeRegistration): boolean {
+    if (this.opts.ca === undefined) return false;
+    const cacheKey = JSON.stringify(reg);
+    let st = this.attestCache.get(cacheKey);
+    if (!this.attestCache.has(cacheKey)) {
+      st = attestedStatement(reg, this.opts.ca, (this.opts.now ?? Date.now)());
+      if (this.attestCache.size > 1000) this.attestCache.clear();
+      this.attestCache.set(cacheKey, st);
+    }
+    // A cached verdict still expires with the statement.
+    return st !== undefined && (this.opts.now ?? Date.now)() < st.expiresAt;
+  }
+
+  private report(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.opts.onError) this.opts.onError(err);
+    else console.error('keymesh cluster membership:', err);
+  }
+
+  private notifyLive(): void {
+    const live = this.isLive();
+    if (live === this.wasLive) return;
+    this.wasLive = live;
+    for (const cb of this.liveListeners) {
+      try {
+        cb(live);
+      } catch (e) {
+        this.report(e);
+      }
+    }
+  }
+
+  private viewChanged(c: PrefixChange): void {
+    if (c.value !== undefined) {
+      const id = c.key.slice(
+        c.key.startsWith(ClusterKeys.nodesPrefix)
+          ? ClusterKeys.nodesPrefix.length
+          : ClusterKeys.membersPrefix.length,
+      );
+      const ok = c.key.startsWith(ClusterKeys.nodesPrefix)
+        ? parseNodeRecord(c.value, id)
+        : parseMemberRecord(c.value, id);
+      if (!ok)
+        this.report(
+          new KeymeshError('INTERNAL', `ignoring a malformed cluster record at ${c.key.slice(0, 200)}`),
+        );
+    }
+    // Our own leased record deleted or replaced under a lease we still hold (an operator removed it,
+    // or another process took the id): we are not registered any more, whatever the lease says.
+    if (c.key === ClusterKeys.node(this.nodeId) && this.currentLease && this.ready) {
+      const rec = c.value === undefined ? undefined : parseNodeRecord(c.value, this.nodeId);
+      if (rec?.lease !== this.currentLease.id) {
+        const lease = this.currentLease;
+        void lease.revoke().catch(() => undefined); // onLost then re-registers
+      }
+    }
+    if (this.changeListeners.size === 0) return;
+    const view = this.nodes();
+    for (const cb of this.changeListeners) {
+      try {
+        cb(view);
+      } catch (e) {
+        this.report(e);
+      }
+    }
+  }
+
+  private lost(lease: EtcdLease): void {
+    if (this.currentLease !== lease) return;
+    this.ready = false;
+    this.notifyLive();
+    if (this.closed || this.registering) return;
+    this.registering = (async () => {
+      let backoff = 100;
+      while (!this.closed) {
+        try {
+          await this.register();
+          return;
+        } catch (e) {
+          this.report(e);
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 2000);
+        }
+      }
+    })().finally(() => (this.registering = undefined));
+  }
+
+  /** One registration: new lease, records in one txn, catch up, live. */
+  private async register(): Promise<void> {
+    const store = this.store;
+    const lease = await store.grantLease(this.ttl);
+    try {
+      const revision = await this.writeRecords(lease);
+      this.pastLeases.add(lease.id);
+      this.currentLease = lease;
+      this.ready = false;
+      lease.onLost(() => this.lost(lease));
+      // Our own view includes our registration before we say we are live.
+      const waitMs = this.ttl * 1000;
+      await Promise.all([
+        this.nodesCache.waitForRevision(revision, waitMs),
+        this.membersCache.waitForRevision(revision, waitMs),
+      ]);
+      if (this.opts.ready) await this.opts.ready({ lease, revision });
+      if (this.closed || this.currentLease !== lease) return;
+      if (lease.lost) throw new KeymeshError('UNAVAILABLE', 'the lease was lost while catching up');
+      this.ready = true;
+      this.notifyLive();
+    } catch (e) {
+      if (this.currentLease === lease) this.currentLease = undefined;
+      await lease.revoke().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async writeRecords(lease: EtcdLease): Promise<number> {
+    const nodeKey = ClusterKeys.node(this.nodeId);
+    const memberKey = ClusterKeys.member(this.nodeId);
+    let waitUntil: number | undefined;
+    for (;;) {
+      if (this.closed) throw new KeymeshError('UNAVAILABLE', 'membership is closed');
+      if (lease.lost) throw new KeymeshError('UNAVAILABLE', 'the new lease was lost before registering');
+      const [existing, member] = await Promise.all([this.store.get(nodeKey), this.store.get(memberKey)]);
+      if (existing) {
+        const rec = parseNodeRecord(existing.value, this.nodeId);
+        // Ours from an earlier lease (not yet expired in etcd): replace it. Anyone else's: it may
+        // be a crashed earlier process whose lease has not run out yet, or a live duplicate. Wait
+        // for it to go; if it does not, refuse to run twice under one id.
+        if (!rec || !this.pastLeases.has(rec.lease)) {
+          const ttlMs = (rec?.leaseTtlSeconds ?? this.ttl) * 1000;
+          waitUntil ??= Date.now() + (this.opts.duplicateWaitMs ?? 2 * ttlMs + 1000);
+          if (Date.now() > waitUntil)
+            throw conflict(`Another process is registered as node ${this.nodeId}; node ids must be unique.`);
+          await sleep(Math.min(250, ttlMs / 4));
+          continue;
+        }
+      }
+      const now = new Date().toISOString();
+      const prevMember = member ? parseMemberRecord(member.value, this.nodeId) : undefined;
+      const record: NodeRecord = {
+        ...this.self,
+        startedAt: this.startedAt,
+        registeredAt: now,
+        lease: lease.id,
+        leaseTtlSeconds: this.ttl,
+      };
+      const memberRecord: MemberRecord = {
+        ...this.self,
+        joinedAt: prevMember?.joinedAt ?? now,
+        updatedAt: now,
+      };
+      const res = await this.store.txn(
+        [
+          { key: nodeKey, modRevision: existing?.modRevision ?? 0 },
+          { key: memberKey, modRevision: member?.modRevision ?? 0 },
+        ],
+        [
+          // A delete then a put would be two ops on one key (refused); a put under the new lease
+          // replaces the old record, and etcd detaches it from the old lease.
+          { type: 'put', key: nodeKey, value: JSON.stringify(record), lease },
+          { type: 'put', key: memberKey, value: JSON.stringify(memberRecord) },
+        ],
+      );
+      if (res.ok) return res.revision;
+      // Lost a race (our old record expired meanwhile, or the member record changed): look again.
+    }
+  }
+}
