@@ -20,6 +20,26 @@ export interface SealedKeyRef {
 export interface NewKey {
   publicKey: Uint8Array; // secp256k1/p256: 33-byte compressed SEC1; ed25519: 32 bytes
   sealed: Uint8Array;
+  /**
+   * HD roots only. `publicKey` is then the master (m) key's. `fingerprint`: 4 bytes, BIP32's
+   * HASH160(master public key)[0..4] for secp256k1 (what PSBT derivation records name), and the
+   * SLIP-10 analogue HASH160(0x00 ‖ public key)[0..4] for Ed25519 (an identifier only).
+   * `chainCode`: secp256k1 only, the master chain code, so the node can show the master xpub.
+   */
+  hd?: { fingerprint: Uint8Array; chainCode?: Uint8Array };
+}
+
+/**
+ * The public half of one node of an HD tree (what a watch-only wallet may know). `chainCode`,
+ * `depth`, `index` and `parentFingerprint` are given for secp256k1 only, where with `publicKey`
+ * they make the BIP32 extended public key; SLIP-10 Ed25519 has no public derivation.
+ */
+export interface DerivedKey {
+  publicKey: Uint8Array; // secp256k1: 33 bytes compressed; ed25519: 32 bytes
+  chainCode?: Uint8Array;
+  depth?: number;
+  index?: number;
+  parentFingerprint?: Uint8Array; // 4 bytes, zeros for the master
 }
 
 /**
@@ -53,8 +73,12 @@ export interface VerifyRequest {
 
 export interface Enclave {
   readonly kind: 'software' | 'pkcs11';
-  /** Make a new private key inside the enclave; it leaves only sealed. */
-  generate(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<NewKey>;
+  /**
+   * Make a new private key inside the enclave; it leaves only sealed. With `hd`, an HD root
+   * (secp256k1 or ed25519): a 24-word BIP39 mnemonic (256 bits) is made and turned into its seed
+   * inside the enclave; only the seed is sealed, the mnemonic is never kept nor shown.
+   */
+  generate(req: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean }): Promise<NewKey>;
   /**
    * Seal an imported private key (32-byte scalar for ECDSA curves, 32-byte seed for Ed25519).
    * Validates it (zero or >= order: INVALID_KEY). The caller's buffer is zeroed once handed over.
@@ -65,7 +89,29 @@ export interface Enclave {
     algorithm: Algorithm;
     privateKey: Uint8Array;
   }): Promise<NewKey>;
-  /** Sign, then verify the signature inside the enclave before it leaves (fault check). */
+  /**
+   * Seal an HD root from a BIP39 mnemonic (English; 12 to 24 words) and optional passphrase, both
+   * UTF-8 bytes. A bad checksum, unknown word or wrong count is INVALID_REQUEST naming the word's
+   * position, never the word. The caller's buffers are zeroed once handed over.
+   */
+  importMnemonic(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    mnemonic: Uint8Array;
+    passphrase?: Uint8Array;
+  }): Promise<NewKey>;
+  /**
+   * The public key at `path` of an HD root (BIP32 for secp256k1, SLIP-10 hardened-only for
+   * Ed25519). A malformed path, a non-hardened Ed25519 step, or a key that is not an HD root:
+   * INVALID_REQUEST.
+   */
+  derive(key: SealedKeyRef, path: string): Promise<DerivedKey>;
+  /**
+   * Sign, then verify the signature inside the enclave before it leaves (fault check). An HD root
+   * signs only with a `path` ("m" for the master key itself): without one, INVALID_REQUEST; a path
+   * on a single key: INVALID_REQUEST.
+   */
   sign(key: SealedKeyRef, req: SignRequest): Promise<SignResult>;
   /** Public-key verification; no secret involved, run on the enclave's threads for throughput. */
   verify(req: VerifyRequest): Promise<boolean>;

@@ -166,7 +166,7 @@ test('errors cross the boundary with their codes, and a failing call does not ha
   await expectCodeAsync(enclave.sign({ ...ref, algorithm: 'p256' }, { digest: rand(32) }), 'ENCLAVE_FAILURE');
   await expectCodeAsync(enclave.sign(ref, { digest: rand(31) }), 'INVALID_REQUEST');
   await expectCodeAsync(enclave.sign(ref, { digest: rand(32), scheme: 'ed25519' }), 'UNSUPPORTED');
-  await expectCodeAsync(enclave.sign(ref, { digest: rand(32), path: "m/44'/60'/0'/0/0" }), 'UNSUPPORTED');
+  await expectCodeAsync(enclave.sign(ref, { digest: rand(32), path: "m/44'/60'/0'/0/0" }), 'INVALID_REQUEST');
   await expectCodeAsync(enclave.sign(ref, { digest: () => 1 } as unknown as SignRequest), 'INVALID_REQUEST');
   const ed = await make('ed25519');
   await expectCodeAsync(enclave.sign(ed.ref, { digest: rand(32) }), 'UNSUPPORTED');

@@ -31,6 +31,8 @@ export async function openTestCore(opts: { auditBusyTimeoutMs?: number } = {}): 
     kind: real.kind,
     generate: (r) => real.generate(r),
     importKey: (r) => real.importKey(r),
+    importMnemonic: (r) => real.importMnemonic(r),
+    derive: (k, p) => real.derive(k, p),
     sign: (k, r) => {
       calls.sign++;
       return real.sign(k, r);

@@ -2,7 +2,9 @@
 //
 //   blob      = 0x01 ‖ nonce (12, random) ‖ ciphertext ‖ tag (16)
 //   plaintext = kind (1) ‖ body          kind 0x01: a raw private key or Ed25519 seed (32 bytes);
-//                                        other kinds are left for HD material (BIP39 seed, ...)
+//                                        kind 0x02: an HD root's seed (BIP39: 64 bytes; BIP32
+//                                        allows 16..64), the root of BIP32 / SLIP-10 derivation;
+//                                        kind 0x03 is reserved (BIP39 entropy)
 //   AD        = lp("keymesh/seal/v1") ‖ lp(UTF-8 keyId) ‖ lp(u32be version) ‖ lp(algorithm)
 //               where lp(x) = u32be(len x) ‖ x
 //
@@ -19,7 +21,7 @@ export const SEAL_FORMAT_V1 = 0x01;
 export const SEALING_KEY_BYTES = 32;
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
-/** Sealed plaintext kinds. 0x01 is the only one this module interprets; the rest are reserved. */
+/** Sealed plaintext kinds (see above); 0x03 is reserved and never written. */
 export const SealKind = {
   rawKey: 0x01,
   bip39Seed: 0x02,

@@ -42,7 +42,7 @@ export interface Signer {
   readonly algorithm: Algorithm;
   /** secp256k1/p256: 33-byte compressed SEC1; ed25519: 32 bytes. A copy; safe to hand out. */
   readonly publicKey: Uint8Array;
-  /** Sign and verify (fault check). HD `path` is not a raw key's business: UNSUPPORTED. */
+  /** Sign and verify (fault check). HD `path` is not a single key's business: INVALID_REQUEST. */
   sign(req: SignRequest): SignResult;
   /** Wipe the key. The signer refuses to sign afterwards. */
   zero(): void;
@@ -109,7 +109,7 @@ export function importSigner(algorithm: Algorithm, secret: Uint8Array): Signer {
 function rejectPath(req: SignRequest): void {
   if (req !== null && typeof req === 'object' && req.path !== undefined)
     throw new KeymeshError(
-      'UNSUPPORTED',
+      'INVALID_REQUEST',
       'a derivation path needs an HD key; this key is a single private key',
     );
 }

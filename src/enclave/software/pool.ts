@@ -5,9 +5,9 @@
 // fails its in-flight calls (ENCLAVE_FAILURE) and is replaced; the replacement gets the sealing
 // key from a live sibling over a private MessagePort, because the passphrase is long gone by then.
 //
-// Secrets crossing into the pool: the passphrase (copied to each worker, then zeroed here) and an
-// imported private key (copied into a buffer that is transferred, not cloned, then the caller's
-// buffer is zeroed). Nothing secret ever comes back.
+// Secrets crossing into the pool: the passphrase (copied to each worker, then zeroed here), and an
+// imported private key, mnemonic or BIP39 passphrase (each copied into a buffer that is
+// transferred, not cloned, then the caller's buffer is zeroed). Nothing secret ever comes back.
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCodes, KeymeshError, type ErrorCode } from '../../errors.js';
 import type {
   Algorithm,
+  DerivedKey,
   Enclave,
   NewKey,
   SealedKeyRef,
@@ -272,10 +273,15 @@ export class SoftwareEnclave implements Enclave {
     });
   }
 
-  generate(req: { keyId: string; version: number; algorithm: Algorithm }): Promise<NewKey> {
+  generate(req: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean }): Promise<NewKey> {
     return this.#call({
       op: 'generate',
-      args: { keyId: req.keyId, version: req.version, algorithm: req.algorithm },
+      args: {
+        keyId: req.keyId,
+        version: req.version,
+        algorithm: req.algorithm,
+        ...(req.hd === undefined ? {} : { hd: req.hd }),
+      },
     });
   }
 
@@ -302,6 +308,49 @@ export class SoftwareEnclave implements Enclave {
       // Once transferred the copy is detached (length 0); if posting failed it is wiped here.
       if (privateKey.byteLength > 0) privateKey.fill(0);
     }
+  }
+
+  importMnemonic(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    mnemonic: Uint8Array;
+    passphrase?: Uint8Array;
+  }): Promise<NewKey> {
+    const given = [req.mnemonic, req.passphrase];
+    try {
+      if (!(req.mnemonic instanceof Uint8Array))
+        return Promise.reject(new KeymeshError('INVALID_REQUEST', 'mnemonic must be bytes'));
+      if (req.passphrase !== undefined && !(req.passphrase instanceof Uint8Array))
+        return Promise.reject(new KeymeshError('INVALID_REQUEST', 'passphrase must be bytes'));
+      const mnemonic = copyToTransfer(req.mnemonic);
+      const passphrase = req.passphrase === undefined ? undefined : copyToTransfer(req.passphrase);
+      try {
+        return this.#call(
+          {
+            op: 'importMnemonic',
+            args: {
+              keyId: req.keyId,
+              version: req.version,
+              algorithm: req.algorithm,
+              mnemonic,
+              ...(passphrase ? { passphrase } : {}),
+            },
+          },
+          [mnemonic.buffer as ArrayBuffer, ...(passphrase ? [passphrase.buffer as ArrayBuffer] : [])],
+        );
+      } finally {
+        // Once transferred the copies are detached (length 0); if posting failed they are wiped here.
+        if (mnemonic.byteLength > 0) mnemonic.fill(0);
+        if (passphrase && passphrase.byteLength > 0) passphrase.fill(0);
+      }
+    } finally {
+      for (const b of given) if (b instanceof Uint8Array) b.fill(0);
+    }
+  }
+
+  derive(key: SealedKeyRef, path: string): Promise<DerivedKey> {
+    return this.#call({ op: 'derive', args: { key, path } });
   }
 
   sign(key: SealedKeyRef, req: SignRequest): Promise<SignResult> {

@@ -1,7 +1,15 @@
 // Messages between the software enclave's pool (main thread) and its workers. Structured-clone
 // data only; errors cross as {code, message} and become KeymeshError again on the main side.
 import type { MessagePort } from 'node:worker_threads';
-import type { Algorithm, SealedKeyRef, SignRequest, SignResult, VerifyRequest, NewKey } from '../enclave.js';
+import type {
+  Algorithm,
+  DerivedKey,
+  SealedKeyRef,
+  SignRequest,
+  SignResult,
+  VerifyRequest,
+  NewKey,
+} from '../enclave.js';
 import type { Argon2Params } from '../sealing-key.js';
 
 export interface CacheOptions {
@@ -19,8 +27,19 @@ export interface InitSource {
 }
 
 export type Call =
-  | { op: 'generate'; args: { keyId: string; version: number; algorithm: Algorithm } }
+  | { op: 'generate'; args: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean } }
   | { op: 'import'; args: { keyId: string; version: number; algorithm: Algorithm; privateKey: Uint8Array } }
+  | {
+      op: 'importMnemonic';
+      args: {
+        keyId: string;
+        version: number;
+        algorithm: Algorithm;
+        mnemonic: Uint8Array;
+        passphrase?: Uint8Array;
+      };
+    }
+  | { op: 'derive'; args: { key: SealedKeyRef; path: string } }
   | { op: 'sign'; args: { key: SealedKeyRef; req: SignRequest } }
   | { op: 'verify'; args: { req: VerifyRequest } }
   | { op: 'evict'; args: { keyId: string; version?: number } }
@@ -29,6 +48,8 @@ export type Call =
 export interface CallResults {
   generate: NewKey;
   import: NewKey;
+  importMnemonic: NewKey;
+  derive: DerivedKey;
   sign: SignResult;
   verify: boolean;
   evict: number;
