@@ -419,20 +419,28 @@ export class Membership {
     if (this.currentLease !== lease) return;
     this.ready = false;
     this.notifyLive();
+    this.keepRegistering();
+  }
+
+  /** Re-register until live again (or closed), one attempt at a time. */
+  private keepRegistering(): void {
     if (this.closed || this.registering) return;
     this.registering = (async () => {
       let backoff = 100;
-      while (!this.closed) {
+      while (!this.closed && !this.isLive()) {
         try {
           await this.register();
-          return;
         } catch (e) {
           this.report(e);
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 2000);
         }
       }
-    })().finally(() => (this.registering = undefined));
+    })().finally(() => {
+      this.registering = undefined;
+      // A loss reported while the loop was finishing found it still running: look again.
+      if (!this.closed && !this.isLive()) this.keepRegistering();
+    });
   }
 
   /** One registration: new lease, records in one txn, catch up, live. */
@@ -442,6 +450,7 @@ export class Membership {
     try {
       const revision = await this.writeRecords(lease);
       this.pastLeases.add(lease.id);
+      if (this.closed) throw new KeymeshError('UNAVAILABLE', 'membership is closed');
       this.currentLease = lease;
       this.ready = false;
       lease.onLost(() => this.lost(lease));
