@@ -19,11 +19,14 @@ import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
 import { revokeToken } from './tokens/revoke.js';
 import { signBitcoinPsbt, type BitcoinPsbtAnswer, type BitcoinPsbtInput } from './chains/bitcoin-psbt.js';
+// Accounts: plain keys (chains/ethereum-accounts.ts) and HD roots' derived addresses, merged here.
 import {
   type EthereumAccount,
-  findEthereumAccount,
   listEthereumAccounts,
-} from './chains/ethereum-accounts.js';
+  resolveEthereumAccount,
+  type ResolvedAccount,
+} from './keys/accounts.js';
+import { deriveKey, type DerivedView } from './keys/derive.js';
 import { signEthereumMessage, type EthereumMessageInput } from './chains/ethereum-message.js';
 import {
   signEthereumTransaction,
@@ -102,6 +105,12 @@ export class Core {
       signWithKey(ctx, id, input),
     );
   }
+  /** An HD root's child at `path`: public key, addresses, xpub (secp256k1). Audited as a use. */
+  deriveKey(cred: Credential, id: string, path: unknown): Promise<DerivedView> {
+    return this.perform(cred, { action: 'key.derive', scope: 'keys:read', keyId: id }, (ctx) =>
+      deriveKey(ctx, id, path),
+    );
+  }
   verify(cred: Credential, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
     return this.perform(cred, { action: 'key.verify', scope: 'keys:read', keyId: id }, (ctx) =>
       verifyWithKey(ctx, id, input),
@@ -157,10 +166,13 @@ export class Core {
       listEthereumAccounts(ctx),
     );
   }
-  /** The key behind an Ethereum address this token signs for (a JSON-RPC request's `from`). */
-  ethereumAccountKey(cred: Credential, address: unknown, field = 'from'): Promise<string> {
+  /**
+   * The key behind an Ethereum address this token signs for (a JSON-RPC request's `from`), and for
+   * an HD root's derived address the path of the child that signs; pass both to the signing call.
+   */
+  ethereumAccount(cred: Credential, address: unknown, field = 'from'): Promise<ResolvedAccount> {
     return this.perform(cred, { action: 'ethereum.account', scope: 'keys:sign', read: true }, (ctx) =>
-      findEthereumAccount(ctx, address, field),
+      resolveEthereumAccount(ctx, address, field),
     );
   }
 

@@ -148,7 +148,8 @@ describe('a development node', () => {
       const body = resolve(doc, sign.requestBody?.content?.['application/json']?.schema) as {
         properties?: object;
       };
-      assert.deepEqual(Object.keys(body.properties ?? {}).sort(), ['digest', 'message']);
+      // `path`: HD roots sign with the child at a path (test/e2e/hd.test.ts).
+      assert.deepEqual(Object.keys(body.properties ?? {}).sort(), ['digest', 'message', 'path']);
       const created = resolve(
         doc,
         doc.paths['/v1/keys']!.post!.responses!['201']?.content?.['application/json']?.schema,

@@ -36,6 +36,15 @@ export const KeySchema = {
     updatedAt: { type: 'string', format: 'date-time' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     origin: { type: 'string', enum: ['generated', 'imported'] },
+    hd: {
+      type: 'boolean',
+      description: 'an HD root: publicKey is the master (m) key; derive children by path',
+    },
+    fingerprint: {
+      type: 'string',
+      description: 'HD roots: master fingerprint, 0x + 4 bytes (BIP32; SLIP-10 for ed25519)',
+    },
+    xpub: { type: 'string', description: 'secp256k1 HD roots: the master extended public key' },
   },
   required: ['id', 'name', 'algorithm', 'publicKey', 'state', 'createdAt', 'labels'],
   // Later capabilities add fields (hd, policyId, placement, replicas); never strip them.
@@ -76,6 +85,12 @@ const idParam = {
   properties: { id: { type: 'string', maxLength: 64 } },
   required: ['id'],
 } as const;
+const hdPath = {
+  type: 'string',
+  maxLength: 400,
+  description:
+    "HD roots: BIP32 path of the child key, e.g. m/44'/60'/0'/0/0 (' or h: hardened; m: the master)",
+};
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: 'Error', $ref: 'Error#' }]));
@@ -86,7 +101,15 @@ export const schemas = {
     summary: 'Create a key inside the enclave',
     body: {
       type: 'object',
-      properties: { name, algorithm, labels },
+      properties: {
+        name,
+        algorithm,
+        labels,
+        hd: {
+          type: 'boolean',
+          description: 'true: an HD root (secp256k1 or ed25519) with a fresh BIP39 mnemonic held inside',
+        },
+      },
       required: ['name', 'algorithm'],
       additionalProperties: false,
     },
@@ -94,11 +117,23 @@ export const schemas = {
   },
   importKey: {
     tags: ['keys'],
-    summary: 'Import a raw private key (sealed inside the enclave at once)',
+    summary: 'Import a raw private key or a BIP39 mnemonic (sealed inside the enclave at once)',
+    description: 'Exactly one of privateKey or mnemonic. A mnemonic makes an HD root (secp256k1 or ed25519).',
     body: {
       type: 'object',
-      properties: { name, algorithm, labels, privateKey: hex(32, '32-byte private scalar or Ed25519 seed') },
-      required: ['name', 'algorithm', 'privateKey'],
+      properties: {
+        name,
+        algorithm,
+        labels,
+        privateKey: hex(32, '32-byte private scalar or Ed25519 seed'),
+        mnemonic: { type: 'string', maxLength: 1024, description: 'BIP39 English mnemonic, 12 to 24 words' },
+        passphrase: {
+          type: 'string',
+          maxLength: 1024,
+          description: 'optional BIP39 passphrase, with mnemonic',
+        },
+      },
+      required: ['name', 'algorithm'],
       additionalProperties: false,
     },
     response: { 201: { $ref: 'Key#' }, ...errors(400, 401, 403, 409, 413) },
@@ -140,6 +175,7 @@ export const schemas = {
       properties: {
         digest: hex(32, '32 bytes, signed as given (ECDSA only)'),
         message: hex(256 * 1024, 'SHA-256 then ECDSA; Ed25519 signs it as is'),
+        path: hdPath,
       },
       additionalProperties: false,
     },
@@ -162,12 +198,42 @@ export const schemas = {
         digest: hex(32, '32 bytes (ECDSA only)'),
         message: hex(256 * 1024, 'the signed message'),
         signature: hex(64, '64 bytes r‖s (ECDSA) or an Ed25519 signature'),
+        path: hdPath,
       },
       required: ['signature'],
       additionalProperties: false,
     },
     response: {
       200: { type: 'object', properties: { valid: { type: 'boolean' } }, required: ['valid'] },
+      ...errors(400, 401, 403, 404, 409),
+    },
+  },
+  deriveKey: {
+    tags: ['keys'],
+    summary: "An HD root's child key at a path: public key, addresses, and for secp256k1 its xpub",
+    params: idParam,
+    querystring: {
+      type: 'object',
+      properties: { path: hdPath },
+      required: ['path'],
+      additionalProperties: false,
+    },
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          path: { type: 'string', description: "canonical form, ' for hardened steps" },
+          publicKey: { type: 'string', description: 'secp256k1: 33-byte compressed; ed25519: 32 bytes' },
+          addresses: {
+            type: 'object',
+            description:
+              'secp256k1: ethereum (EIP-55), and bitcoin / testnet / regtest each with p2wpkh and p2tr (BIP86)',
+            additionalProperties: true,
+          },
+          xpub: { type: 'string', description: "secp256k1: this child's extended public key" },
+        },
+        required: ['path', 'publicKey', 'addresses'],
+      },
       ...errors(400, 401, 403, 404, 409),
     },
   },

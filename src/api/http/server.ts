@@ -46,7 +46,14 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     logger: {
       level: opts.logLevel,
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', '*.privateKey', '*.token'],
+        paths: [
+          'req.headers.authorization',
+          'headers.authorization',
+          '*.privateKey',
+          '*.token',
+          '*.mnemonic',
+          '*.passphrase',
+        ],
         censor: '[redacted]',
       },
       // Logs go to stderr; stdout carries only the ready line.

@@ -42,18 +42,21 @@ async function signTx(core: Core, cred: Credential, params: unknown[], max: numb
   arity(params, 1, max);
   const tx = txObject(params[0]);
   if (tx.from === undefined || tx.from === null) throw invalid('transaction.from is required');
-  const id = await core.ethereumAccountKey(cred, tx.from, 'transaction.from');
-  return core.signEthereumTransaction(cred, id, { transaction: tx });
+  // An HD root's account signs with the child at its path (core/keys/accounts.ts).
+  const { keyId, path } = await core.ethereumAccount(cred, tx.from, 'transaction.from');
+  return core.signEthereumTransaction(cred, keyId, { transaction: tx, ...(path ? { path } : {}) });
 }
 
 async function signMessage(core: Core, cred: Credential, address: unknown, field: string, data: unknown) {
-  const id = await core.ethereumAccountKey(cred, address, field);
-  return (await core.signEthereumMessage(cred, id, { message: data })).signature;
+  const { keyId, path } = await core.ethereumAccount(cred, address, field);
+  return (await core.signEthereumMessage(cred, keyId, { message: data, ...(path ? { path } : {}) }))
+    .signature;
 }
 
 async function signTypedData(core: Core, cred: Credential, address: unknown, field: string, td: unknown) {
-  const id = await core.ethereumAccountKey(cred, address, field);
-  return (await core.signEthereumTypedData(cred, id, { typedData: td })).signature;
+  const { keyId, path } = await core.ethereumAccount(cred, address, field);
+  return (await core.signEthereumTypedData(cred, keyId, { typedData: td, ...(path ? { path } : {}) }))
+    .signature;
 }
 
 async function accounts(core: Core, cred: Credential, params: unknown[]) {

@@ -7,6 +7,7 @@ import { applyPsbtSignatures, planPsbtSigning, type PsbtSigner } from '../../cha
 import { parseBitcoinNetwork } from '../../chains/bitcoin/network.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { auditAllowed, type OpContext } from '../context.js';
+import { sealedRef } from '../keys/record.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
 export interface BitcoinPsbtInput {
@@ -28,10 +29,17 @@ export async function signBitcoinPsbt(
   id: string,
   input: BitcoinPsbtInput,
 ): Promise<BitcoinPsbtAnswer> {
-  const signer = await loadChainSigner(ctx, id, input.path);
+  const signer = await loadChainSigner(ctx, id, input.path, { hdRootWithoutPath: true });
   const network = parseBitcoinNetwork(input.network, 'network');
   const psbtSigner: PsbtSigner = {};
   if (signer.publicKey) psbtSigner.publicKey = signer.publicKey;
+  if (signer.record.hd && signer.record.fingerprint) {
+    // An HD root signs the inputs whose BIP32 derivation records name its master fingerprint and,
+    // given a `path`, those whose script is the child's at that path (signed at that path below).
+    psbtSigner.masterFingerprint = Number.parseInt(signer.record.fingerprint.slice(2), 16);
+    if (signer.path !== undefined)
+      psbtSigner.publicKey = (await ctx.deps.enclave.derive(sealedRef(signer.record), signer.path)).publicKey;
+  }
   const plan = planPsbtSigning(input.psbt, network, psbtSigner);
 
   const s = plan.summary;

@@ -17,6 +17,8 @@ import { ethereumAddressOf } from './signer.js';
 export interface EthereumAccount {
   address: string;
   keyId: string;
+  /** HD roots' derived accounts only (core/keys/accounts.ts): the child's path. */
+  path?: string;
 }
 
 const SCAN_PAGE = 500;
@@ -25,7 +27,8 @@ const MEMO_LIMIT = 100_000;
 const keyOf = new Map<string, string>();
 
 function recordAddress(r: KeyRecord): string | undefined {
-  if (r.algorithm !== 'secp256k1') return undefined;
+  // An HD root signs only at a path: its accounts are its derived children (core/keys/accounts.ts).
+  if (r.algorithm !== 'secp256k1' || r.hd) return undefined;
   const a = ethereumAddressOf(r.publicKey);
   if (r.state === 'active' && !keyOf.has(a)) {
     if (keyOf.size >= MEMO_LIMIT) keyOf.clear();

@@ -4,9 +4,9 @@
 import { ethereumAddress } from '../../chains/ethereum/address.js';
 import type { SignRequest } from '../../enclave/enclave.js';
 import { KeymeshError, notFound } from '../../errors.js';
-import { formatPath, parsePath } from '../../hd/path.js';
 import { isId } from '../../util/ids.js';
 import type { OpContext } from '../context.js';
+import { parseKeyPath } from '../keys/input.js';
 import { loadKey, sealedRef, type KeyRecord } from '../keys/record.js';
 import { assertUsable } from '../keys/states.js';
 
@@ -20,8 +20,17 @@ export interface ChainSigner {
   address?: string;
 }
 
-/** Load key `id` for a wallet signature: usable for signing, secp256k1, `path` well-formed. */
-export async function loadChainSigner(ctx: OpContext, id: string, path: unknown): Promise<ChainSigner> {
+/**
+ * Load key `id` for a wallet signature: usable for signing, secp256k1, `path` well-formed. A path
+ * needs an HD root, and an HD root needs a path (refused here, before anything is audited as
+ * allowed), unless `opts.hdRootWithoutPath`: a PSBT names its paths per input.
+ */
+export async function loadChainSigner(
+  ctx: OpContext,
+  id: string,
+  path: unknown,
+  opts: { hdRootWithoutPath?: boolean } = {},
+): Promise<ChainSigner> {
   if (!isId(id)) throw notFound('key');
   const { record } = await loadKey(ctx.deps.store, id);
   assertUsable(record.state, 'sign');
@@ -30,10 +39,13 @@ export async function loadChainSigner(ctx: OpContext, id: string, path: unknown)
       'UNSUPPORTED',
       `Ethereum and Bitcoin signatures need a secp256k1 key; this key is ${record.algorithm}.`,
     );
+  if (record.hd && opts.hdRootWithoutPath && (path === undefined || path === null)) return { record };
   if (path !== undefined && path !== null) {
-    // Normalised so that the audit entry and the enclave see one spelling of the same path.
-    return { record, path: formatPath(parsePath(path, 'path')) };
+    // The HD rules (core/keys/input.ts), and normalised so that the audit entry and the enclave see
+    // one spelling of the same path.
+    return { record, path: parseKeyPath(record, path)! };
   }
+  parseKeyPath(record, path); // an HD root without a path: 400
   const publicKey = new Uint8Array(Buffer.from(record.publicKey.slice(2), 'hex'));
   return { record, publicKey, address: ethereumAddressOf(record.publicKey) };
 }

@@ -1,7 +1,13 @@
 // POST /v1/keys and POST /v1/keys/import: a new key, made or sealed inside the enclave, stored
 // with its name reservation in one transaction. The audit entry is durable before the key exists.
+//
+// HD roots (`"hd": true`, or an imported `mnemonic`): secp256k1 (BIP32) or ed25519 (SLIP-10). The
+// mnemonic goes to the enclave as UTF-8 bytes, zeroed here once handed over; it is checked there
+// and never stored, logged or echoed (a refusal names a word's position, not the word).
 import type { Algorithm, NewKey } from '../../enclave/enclave.js';
-import { conflict } from '../../errors.js';
+import { conflict, invalid, KeymeshError } from '../../errors.js';
+import { encodeXpub } from '../../hd/bip32.js';
+import { MAX_MNEMONIC_LENGTH, MAX_PASSPHRASE_LENGTH } from '../../hd/bip39.js';
 import { parseHex, toBase64, toHex, wipe } from '../../util/bytes.js';
 import { newId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
@@ -12,19 +18,43 @@ export interface CreateKeyInput {
   name: unknown;
   algorithm: unknown;
   labels?: unknown;
+  /** true: an HD root with a fresh 24-word BIP39 mnemonic held inside the enclave. */
+  hd?: unknown;
 }
 
-export interface ImportKeyInput extends CreateKeyInput {
-  privateKey: unknown;
+export interface ImportKeyInput extends Omit<CreateKeyInput, 'hd'> {
+  /** Exactly one of privateKey or mnemonic. */
+  privateKey?: unknown;
+  mnemonic?: unknown;
+  /** BIP39 passphrase ("25th word"), with mnemonic only. */
+  passphrase?: unknown;
+}
+
+function assertHdAlgorithm(algorithm: Algorithm): void {
+  if (algorithm !== 'secp256k1' && algorithm !== 'ed25519')
+    throw new KeymeshError(
+      'UNSUPPORTED',
+      `HD keys are secp256k1 (BIP32) or ed25519 (SLIP-10); ${algorithm} is not offered as an HD key`,
+    );
+}
+
+/** A secret text field as UTF-8 bytes the caller wipes. Messages never quote the value. */
+function secretText(field: string, value: unknown, max: number): Uint8Array {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  if (value.length > max) throw invalid(`${field} is longer than ${max} characters`);
+  return new TextEncoder().encode(value); // a fresh buffer, never Buffer's shared pool
 }
 
 export async function createKey(ctx: OpContext, input: CreateKeyInput): Promise<KeyView> {
   const name = parseName(input.name);
   const algorithm = parseAlgorithm(input.algorithm);
   const labels = parseLabels(input.labels);
+  if (input.hd !== undefined && typeof input.hd !== 'boolean') throw invalid('hd must be true or false');
+  const hd = input.hd === true;
+  if (hd) assertHdAlgorithm(algorithm);
   const id = newId();
   await assertNameFree(ctx, name);
-  const made = await ctx.deps.enclave.generate({ keyId: id, version: 1, algorithm });
+  const made = await ctx.deps.enclave.generate({ keyId: id, version: 1, algorithm, ...(hd ? { hd } : {}) });
   return persist(ctx, { id, name, algorithm, labels, origin: 'generated' }, made);
 }
 
@@ -32,6 +62,11 @@ export async function importKey(ctx: OpContext, input: ImportKeyInput): Promise<
   const name = parseName(input.name);
   const algorithm = parseAlgorithm(input.algorithm);
   const labels = parseLabels(input.labels);
+  if ((input.privateKey === undefined) === (input.mnemonic === undefined))
+    throw invalid('give exactly one of privateKey or mnemonic');
+  if (input.mnemonic !== undefined) return importMnemonic(ctx, input, { name, algorithm, labels });
+  if (input.passphrase !== undefined)
+    throw invalid('passphrase is a BIP39 passphrase: it goes with mnemonic, not privateKey');
   const privateKey = parseHex('privateKey', input.privateKey, { len: 32 });
   const id = newId();
   try {
@@ -40,6 +75,32 @@ export async function importKey(ctx: OpContext, input: ImportKeyInput): Promise<
     return await persist(ctx, { id, name, algorithm, labels, origin: 'imported' }, made);
   } finally {
     wipe(privateKey);
+  }
+}
+
+async function importMnemonic(
+  ctx: OpContext,
+  input: ImportKeyInput,
+  meta: { name: string; algorithm: Algorithm; labels: Record<string, string> },
+): Promise<KeyView> {
+  assertHdAlgorithm(meta.algorithm);
+  const mnemonic = secretText('mnemonic', input.mnemonic, MAX_MNEMONIC_LENGTH);
+  let passphrase: Uint8Array | undefined;
+  try {
+    if (input.passphrase !== undefined)
+      passphrase = secretText('passphrase', input.passphrase, MAX_PASSPHRASE_LENGTH);
+    const id = newId();
+    await assertNameFree(ctx, meta.name);
+    const made = await ctx.deps.enclave.importMnemonic({
+      keyId: id,
+      version: 1,
+      algorithm: meta.algorithm,
+      mnemonic,
+      ...(passphrase ? { passphrase } : {}),
+    });
+    return await persist(ctx, { id, ...meta, origin: 'imported' }, made);
+  } finally {
+    wipe(mnemonic, passphrase);
   }
 }
 
@@ -69,10 +130,24 @@ async function persist(
     version: 1,
     sealed: toBase64(made.sealed),
   };
+  if (made.hd) {
+    record.hd = true;
+    record.fingerprint = toHex(made.hd.fingerprint);
+    if (made.hd.chainCode)
+      record.xpub = encodeXpub({
+        depth: 0,
+        index: 0,
+        parentFingerprint: 0,
+        fingerprint: 0,
+        chainCode: made.hd.chainCode,
+        publicKey: made.publicKey,
+      });
+  }
   await auditAllowed(ctx, meta.origin === 'generated' ? 'key.create' : 'key.import', meta.id, {
     name: meta.name,
     algorithm: meta.algorithm,
     publicKey: record.publicKey,
+    ...(record.hd ? { hd: true, fingerprint: record.fingerprint! } : {}),
   });
   const res = await ctx.deps.store.txn(
     [

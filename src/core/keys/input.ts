@@ -3,6 +3,7 @@
 // the ones the core relies on, whichever interface the request came through.
 import { Algorithms, type Algorithm, type SignRequest } from '../../enclave/enclave.js';
 import { invalid, KeymeshError } from '../../errors.js';
+import { formatPath, parsePath } from '../../hd/path.js';
 import { parseHex } from '../../util/bytes.js';
 
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -42,6 +43,23 @@ export function parseLabels(labels: unknown): Record<string, string> {
 export interface SignInput {
   digest?: unknown;
   message?: unknown;
+  /** HD roots: the BIP32 path of the child that signs (or whose key verifies). */
+  path?: unknown;
+}
+
+/**
+ * The canonical HD path (`'` for hardened) a request names. An HD root needs one (signing with the
+ * master key itself is asked for by name, "m"); a single key takes none. Both refusals are 400,
+ * before anything is audited as allowed or asked of the enclave.
+ */
+export function parseKeyPath(record: { hd?: boolean }, path: unknown): string | undefined {
+  const given = path !== undefined && path !== null;
+  if (record.hd && !given)
+    throw invalid(
+      "this key is an HD root: give the path of the key to use, e.g. m/44'/60'/0'/0/0 (m for the master key)",
+    );
+  if (!record.hd && given) throw invalid('path is for HD keys; this key is a single private key');
+  return given ? formatPath(parsePath(path, 'path')) : undefined;
 }
 
 /** Exactly one of digest (32 bytes, ECDSA only) or message. */

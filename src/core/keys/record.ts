@@ -24,6 +24,12 @@ export interface KeyRecord {
   /** base64 sealed blob; null once destroyed (the tombstone keeps only public data). */
   sealed: string | null;
   origin: 'generated' | 'imported';
+  /** HD roots only (core/keys/derive.ts): `publicKey` is then the master (m) key's. */
+  hd?: true;
+  /** HD roots: master fingerprint, 0x + 4 bytes (BIP32's; SLIP-10's analogue for ed25519). */
+  fingerprint?: string;
+  /** secp256k1 HD roots: the master extended public key (mainnet xpub). Never an xprv. */
+  xpub?: string;
 }
 
 export interface KeyView {
@@ -37,6 +43,9 @@ export interface KeyView {
   updatedAt: string;
   labels: Record<string, string>;
   origin: 'generated' | 'imported';
+  hd?: true;
+  fingerprint?: string;
+  xpub?: string;
 }
 
 export const keyKey = (id: string) => `keys/${id}`;
@@ -65,7 +74,9 @@ const addressCache = new Map<string, string>();
 
 export function toKeyView(r: KeyRecord): KeyView {
   const addresses: Record<string, string> = {};
-  if (r.algorithm === 'secp256k1') {
+  // An HD root's own key signs only when asked for by path "m": its accounts are its children
+  // (GET /v1/keys/{id}/derive), so it shows no address of its own.
+  if (r.algorithm === 'secp256k1' && !r.hd) {
     let a = addressCache.get(r.publicKey);
     if (a === undefined) {
       a = ethereumAddress(Buffer.from(r.publicKey.slice(2), 'hex'));
@@ -85,5 +96,7 @@ export function toKeyView(r: KeyRecord): KeyView {
     updatedAt: r.updatedAt,
     labels: r.labels,
     origin: r.origin,
+    ...(r.hd ? { hd: true as const, ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}) } : {}),
+    ...(r.hd && r.xpub ? { xpub: r.xpub } : {}),
   };
 }

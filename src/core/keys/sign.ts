@@ -6,7 +6,7 @@ import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { notFound } from '../../errors.js';
 import { auditAllowed, type OpContext } from '../context.js';
-import { parseSignInput, type SignInput } from './input.js';
+import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
 import { loadKey, sealedRef } from './record.js';
 import { assertUsable } from './states.js';
 
@@ -20,13 +20,19 @@ export async function signWithKey(ctx: OpContext, id: string, input: SignInput):
   const { record } = await loadKey(ctx.deps.store, id);
   assertUsable(record.state, 'sign');
   const req = parseSignInput(record.algorithm, input);
+  // HD roots sign with the child at `path` (derived inside the enclave).
+  const path = parseKeyPath(record, input.path);
   // The audit names what is signed by its hash: enough to match a signature later, no payload.
   const signed = req.digest ?? req.message!;
   await auditAllowed(ctx, 'key.sign', id, {
     input: req.digest ? 'digest' : 'message',
     sha256: createHash('sha256').update(signed).digest('hex'),
+    ...(path !== undefined ? { path } : {}),
   });
-  const res = await ctx.deps.enclave.sign(sealedRef(record), req);
+  const res = await ctx.deps.enclave.sign(sealedRef(record), {
+    ...req,
+    ...(path !== undefined ? { path } : {}),
+  });
   ctx.deps.metrics.signed(record.algorithm);
   return {
     signature: toHex(res.signature),

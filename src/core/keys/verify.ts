@@ -4,8 +4,8 @@ import { invalid, notFound } from '../../errors.js';
 import { parseHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
-import { parseSignInput, type SignInput } from './input.js';
-import { loadKey } from './record.js';
+import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
+import { loadKey, sealedRef } from './record.js';
 import { assertUsable } from './states.js';
 
 export interface VerifyInput extends SignInput {
@@ -23,10 +23,16 @@ export async function verifyWithKey(
   const req = parseSignInput(record.algorithm, input);
   if (input.signature === undefined) throw invalid('signature is required');
   const signature = parseHex('signature', input.signature, { len: 64 });
-  await auditAllowed(ctx, 'key.verify', id);
+  // HD roots: the signature is checked against the child's key at `path` (derived public key).
+  const path = parseKeyPath(record, input.path);
+  await auditAllowed(ctx, 'key.verify', id, path !== undefined ? { path } : undefined);
+  const publicKey =
+    path === undefined
+      ? Buffer.from(record.publicKey.slice(2), 'hex')
+      : (await ctx.deps.enclave.derive(sealedRef(record), path)).publicKey;
   const valid = await ctx.deps.enclave.verify({
     algorithm: record.algorithm,
-    publicKey: Buffer.from(record.publicKey.slice(2), 'hex'),
+    publicKey,
     ...req,
     signature,
   });

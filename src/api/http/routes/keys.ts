@@ -26,6 +26,11 @@ export function keyRoutes(app: FastifyInstance, core: Core): void {
   app.post<Id & { Body: SignInput }>('/v1/keys/:id/sign', { schema: schemas.sign }, (req) =>
     core.sign(credential(req), req.params.id, bodyOf(req)),
   );
+  app.get<Id & { Querystring: { path?: string } }>(
+    '/v1/keys/:id/derive',
+    { schema: schemas.deriveKey },
+    (req) => core.deriveKey(credential(req), req.params.id, req.query.path),
+  );
   app.post<Id & { Body: VerifyInput }>('/v1/keys/:id/verify', { schema: schemas.verify }, (req) =>
     core.verify(credential(req), req.params.id, bodyOf(req)),
   );

@@ -1,0 +1,161 @@
+// Ethereum accounts of HD roots, and the one account list and lookup every interface uses (the
+// JSON-RPC signer's eth_accounts / account_list and the `from` of its signing methods).
+//
+// API.md: "Accounts are the keys the token may use (for HD roots, the addresses derived so far)".
+// A plain secp256k1 key's account is its own address (core/chains/ethereum-accounts.ts, which
+// this module extends); an HD root's accounts are the Ethereum addresses of the children derived
+// through GET /v1/keys/{id}/derive, recorded in the store when derived:
+//
+//   hdaddr/<keyId>/<lowercase address>   → {keyId, path, address (EIP-55), at}   a root's accounts
+//   ethaddr/<lowercase address>/<keyId>  → {keyId, path}                         address → roots
+//
+// Both are written together, once (compare-and-set on absence), so a repeated derive writes
+// nothing. The address index is keyed by address and root, not by address alone: the same
+// mnemonic imported twice (two roots, two names) derives the same addresses, and a token may be
+// allowed only one of them. Entries of a destroyed root stay behind and are ignored (the root's
+// record says it is destroyed), as its name reservation does.
+import { parseAddress } from '../../chains/ethereum/fields.js';
+import { isKeymeshError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import { mayUseKey } from '../auth/scopes.js';
+import {
+  type EthereumAccount,
+  findEthereumAccount,
+  listEthereumAccounts as listKeyAccounts,
+} from '../chains/ethereum-accounts.js';
+import type { OpContext } from '../context.js';
+import { keyKey, type KeyRecord } from './record.js';
+
+export type { EthereumAccount };
+
+/** Where an account signs: the key, and for an HD root the child's path. */
+export interface ResolvedAccount {
+  keyId: string;
+  path?: string;
+}
+
+interface StoredAccount {
+  keyId: string;
+  path: string;
+  address: string;
+  at: string;
+}
+
+const ROOT_PREFIX = 'hdaddr/';
+const INDEX_PREFIX = 'ethaddr/';
+const rootAccountsPrefix = (keyId: string) => `${ROOT_PREFIX}${keyId}/`;
+const rootAccountKey = (keyId: string, address: string) =>
+  `${rootAccountsPrefix(keyId)}${address.toLowerCase()}`;
+const indexPrefix = (address: string) => `${INDEX_PREFIX}${address.toLowerCase()}/`;
+const indexKey = (address: string, keyId: string) => `${indexPrefix(address)}${keyId}`;
+const PAGE = 1000;
+
+/** Record that HD root `keyId` derived `address` at `path` (idempotent). */
+export async function recordDerivedEthereumAccount(
+  store: Store,
+  keyId: string,
+  path: string,
+  address: string,
+): Promise<void> {
+  const own = rootAccountKey(keyId, address);
+  if (await store.get(own)) return;
+  const value: StoredAccount = { keyId, path, address, at: new Date().toISOString() };
+  // Losing the race means another request recorded the same fact first: nothing to do.
+  await store.txn(
+    [
+      { key: own, modRevision: 0 },
+      { key: indexKey(address, keyId), modRevision: 0 },
+    ],
+    [
+      { type: 'put', key: own, value: JSON.stringify(value) },
+      { type: 'put', key: indexKey(address, keyId), value: JSON.stringify({ keyId, path }) },
+    ],
+  );
+}
+
+async function* listAll(store: Store, prefix: string): AsyncGenerator<{ key: string; value: string }> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list(prefix, { ...(after ? { after } : {}), limit: PAGE });
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page[page.length - 1]!.key;
+  }
+}
+
+async function loadRecord(store: Store, id: string): Promise<KeyRecord | undefined> {
+  const e = await store.get(keyKey(id));
+  return e ? (JSON.parse(e.value) as KeyRecord) : undefined;
+}
+
+/** The accounts derived so far from HD root `keyId`, in the order they were first derived. */
+export async function derivedEthereumAccounts(store: Store, keyId: string): Promise<EthereumAccount[]> {
+  const rows: StoredAccount[] = [];
+  for await (const e of listAll(store, rootAccountsPrefix(keyId)))
+    rows.push(JSON.parse(e.value) as StoredAccount);
+  rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return rows.map((r) => ({ address: r.address, keyId, path: r.path }));
+}
+
+/**
+ * Every Ethereum account the caller signs for: its active plain secp256k1 keys (oldest first),
+ * then the derived addresses of its active HD roots (roots oldest first, each root's addresses in
+ * the order they were derived). One entry per address.
+ */
+export async function listEthereumAccounts(ctx: OpContext): Promise<EthereumAccount[]> {
+  const store = ctx.deps.store;
+  const out = await listKeyAccounts(ctx);
+  const seen = new Set(out.map((a) => a.address));
+  const roots: string[] = [];
+  if (ctx.caller.keyIds !== null) {
+    roots.push(...[...ctx.caller.keyIds].sort());
+  } else {
+    // Only roots that derived something have entries; walk those, not every key record.
+    let last: string | undefined;
+    for await (const e of listAll(store, ROOT_PREFIX)) {
+      const id = e.key.slice(ROOT_PREFIX.length, e.key.indexOf('/', ROOT_PREFIX.length));
+      if (id !== last) roots.push((last = id));
+    }
+  }
+  for (const id of roots) {
+    const r = await loadRecord(store, id);
+    if (!r || !r.hd || r.state !== 'active' || !mayUseKey(ctx.caller, id)) continue;
+    for (const a of await derivedEthereumAccounts(store, id)) {
+      if (seen.has(a.address)) continue;
+      seen.add(a.address);
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * The key (and, for an HD root, the path) behind an Ethereum address the caller may use: an
+ * active key if there is one, else one whose state then refuses the signature (409), so that a
+ * deactivated account is not reported as unknown. NOT_FOUND if the caller has no such account.
+ */
+export async function resolveEthereumAccount(
+  ctx: OpContext,
+  address: unknown,
+  field = 'from',
+): Promise<ResolvedAccount> {
+  const want = parseAddress(field, address);
+  const store = ctx.deps.store;
+  let inactive: ResolvedAccount | undefined;
+  const prefix = indexPrefix(want);
+  for await (const e of listAll(store, prefix)) {
+    const keyId = e.key.slice(prefix.length);
+    if (!mayUseKey(ctx.caller, keyId)) continue;
+    const r = await loadRecord(store, keyId);
+    if (!r || !r.hd || r.state === 'destroyed') continue;
+    const { path } = JSON.parse(e.value) as { path: string };
+    if (r.state === 'active') return { keyId, path };
+    inactive ??= { keyId, path };
+  }
+  try {
+    return { keyId: await findEthereumAccount(ctx, want, field) };
+  } catch (e) {
+    if (inactive && isKeymeshError(e) && e.code === 'NOT_FOUND') return inactive;
+    throw e;
+  }
+}
