@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { HDKey } from '@scure/bip32';
+import { mnemonicToSeedSync } from '@scure/bip39';
 import * as bitcoin from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
 import * as ecc from 'tiny-secp256k1';
@@ -200,6 +202,128 @@ describe('Keymesh signs, bitcoinjs-lib validates, finalizes and extracts', () =>
     signed.signInput(0, cosigner);
     const tx = judge(signed);
     assert.equal(tx.ins[0]!.witness.length, 4, 'OP_0 dummy, two signatures, the witness script');
+  });
+});
+
+const ABANDON =
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+describe('HD roots: inputs found by master fingerprint and derivation path', () => {
+  const master = HDKey.fromMasterSeed(mnemonicToSeedSync(ABANDON));
+  const at = (path: string) => Uint8Array.from(master.derive(path).publicKey!);
+  let root: { id: string; fingerprint: string };
+  before(async () => {
+    const r = await node.api<{ id: string; fingerprint: string }>('POST', '/v1/keys/import', {
+      name: 'btc-hd-root',
+      algorithm: 'secp256k1',
+      mnemonic: ABANDON,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    root = r.body;
+    assert.equal(Number.parseInt(root.fingerprint.slice(2), 16), master.fingerprint);
+  });
+
+  test('P2SH-P2WPKH, P2WPKH, P2TR and a 2-of-2 P2WSH on regtest; bitcoinjs-lib judges', async () => {
+    const fp = Buffer.from(root.fingerprint.slice(2), 'hex');
+    const P49 = "m/49'/1'/0'/0/0";
+    const P84 = "m/84'/1'/0'/1/3";
+    const P86 = "m/86'/1'/0'/0/0";
+    const P48 = "m/48'/1'/0'/2'/0/0";
+    const cosigner = ECPair.fromPrivateKey(createHash('sha256').update('hd co-signer').digest(), {
+      network: net,
+    });
+    const sh = bitcoin.payments.p2sh({
+      redeem: bitcoin.payments.p2wpkh({ pubkey: at(P49), network: net }),
+      network: net,
+    });
+    const w = bitcoin.payments.p2wpkh({ pubkey: at(P84), network: net });
+    const tr = bitcoin.payments.p2tr({ internalPubkey: xonly(at(P86)), network: net });
+    const ms = bitcoin.payments.p2ms({
+      m: 2,
+      pubkeys: [Uint8Array.from(cosigner.publicKey), at(P48)],
+      network: net,
+    });
+    const wsh = bitcoin.payments.p2wsh({ redeem: ms, network: net });
+    const der = (pubkey: Uint8Array, path: string) => [{ masterFingerprint: fp, pubkey, path }];
+
+    const psbt = new bitcoin.Psbt({ network: net });
+    psbt.addInput({
+      hash: txid(20),
+      index: 0,
+      witnessUtxo: { script: sh.output!, value: 10_000n },
+      redeemScript: sh.redeem!.output!,
+      bip32Derivation: der(at(P49), P49),
+    });
+    psbt.addInput({
+      hash: txid(21),
+      index: 0,
+      witnessUtxo: { script: w.output!, value: 20_000n },
+      bip32Derivation: der(at(P84), P84),
+    });
+    psbt.addInput({
+      hash: txid(22),
+      index: 0,
+      witnessUtxo: { script: tr.output!, value: 30_000n },
+      tapInternalKey: xonly(at(P86)),
+      tapBip32Derivation: [{ masterFingerprint: fp, pubkey: xonly(at(P86)), path: P86, leafHashes: [] }],
+    });
+    psbt.addInput({
+      hash: txid(23),
+      index: 0,
+      witnessUtxo: { script: wsh.output!, value: 40_000n },
+      witnessScript: ms.output!,
+      bip32Derivation: [
+        ...der(at(P48), P48),
+        {
+          masterFingerprint: Buffer.from('deadbeef', 'hex'),
+          pubkey: Uint8Array.from(cosigner.publicKey),
+          path: "m/48'/1'/0'/2'/0/0",
+        },
+      ],
+    });
+    psbt.addOutput({ address: w.address!, value: 99_000n });
+
+    const r = await signPsbt(root.id, { psbt: psbt.toBase64(), network: 'regtest' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.signedInputs, [0, 1, 2, 3]);
+    const signed = bitcoin.Psbt.fromBase64(r.body.psbt, { network: net });
+    signed.signInput(3, cosigner);
+    const tx = judge(signed);
+    assert.equal(tx.ins.length, 4);
+  });
+
+  test('a derivation record whose key is not the one at its path is 400 naming the input, before signing', async () => {
+    const fp = Buffer.from(root.fingerprint.slice(2), 'hex');
+    const w = bitcoin.payments.p2wpkh({ pubkey: at("m/84'/1'/0'/0/0"), network: net });
+    const psbt = new bitcoin.Psbt({ network: net });
+    psbt.addInput({ hash: txid(24), index: 0, witnessUtxo: { script: w.output!, value: 20_000n } });
+    psbt.addInput({
+      hash: txid(25),
+      index: 0,
+      witnessUtxo: { script: w.output!, value: 20_000n },
+      bip32Derivation: [{ masterFingerprint: fp, pubkey: at("m/84'/1'/0'/0/0"), path: "m/84'/1'/0'/0/5" }],
+    });
+    psbt.addOutput({ address: w.address!, value: 39_000n });
+    const allowed = async () =>
+      (
+        await node.api<{ entries: { action: string; keyId?: string; outcome: string }[] }>(
+          'GET',
+          '/v1/audit?limit=1000',
+        )
+      ).body.entries.filter(
+        (e) => e.keyId === root.id && e.action === 'bitcoin.psbt' && e.outcome === 'allowed',
+      ).length;
+    const before = await allowed();
+    const r = await signPsbt(root.id, { psbt: psbt.toBase64(), network: 'regtest' });
+    assertError(r, 400, 'INVALID_REQUEST');
+    assert.match((r.body as unknown as Err).error.message, /input 1/);
+    assert.equal(await allowed(), before, 'refused before it is audited as allowed or signed');
+  });
+
+  test('a path on a single key, and a malformed path, are 400', async () => {
+    const body = { psbt: simplePsbt().toBase64(), network: 'regtest' };
+    assertError(await signPsbt(keyId, { ...body, path: "m/84'/1'/0'/0/0" }), 400, 'INVALID_REQUEST');
+    assertError(await signPsbt(root.id, { ...body, path: 'm/x' }), 400, 'INVALID_REQUEST');
   });
 });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   FetchRequest,
+  HDNodeWallet,
   JsonRpcProvider,
   keccak256,
   Signature,
@@ -459,6 +460,93 @@ describe('a real chain accepts what Keymesh signs', () => {
       chain.destroy();
       keymesh.destroy();
     }
+  });
+});
+
+const ABANDON =
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+describe('HD roots: signing at a path', () => {
+  let rootId: string;
+  before(async () => {
+    const r = await node.api<{ id: string; hd: boolean }>('POST', '/v1/keys/import', {
+      name: 'eth-hd-root',
+      algorithm: 'secp256k1',
+      mnemonic: ABANDON,
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.hd, true);
+    rootId = r.body.id;
+  });
+
+  test('transactions, messages and typed data at a path are byte-equal to ethers HDNodeWallet', async () => {
+    const tx = CASES.find((c) => c.name.startsWith('EIP-1559 with calldata'))!;
+    const { from: _from, ...request } = tx.request;
+    for (const path of ["m/44'/60'/0'/0/0", "m/44'/60'/0'/0/7", 'm/0/1', 'm/44h/60h/1h/0/0']) {
+      const hd = HDNodeWallet.fromPhrase(ABANDON, undefined, path.replace(/h/g, "'"));
+      const t = await node.api<Signed>('POST', `/v1/keys/${rootId}/ethereum/transaction`, {
+        transaction: { ...request, from: hd.address },
+        path,
+      });
+      assert.equal(t.status, 200, `${path}: ${JSON.stringify(t.body)}`);
+      assert.equal(t.body.rawTransaction, await hd.signTransaction(tx.ethers), path);
+      assert.equal(t.body.from, hd.address);
+      const m = await node.api<{ signature: string }>('POST', `/v1/keys/${rootId}/ethereum/message`, {
+        message: 'at a path',
+        path,
+      });
+      assert.equal(m.body.signature, await hd.signMessage('at a path'), path);
+      const d = await node.api<{ signature: string }>('POST', `/v1/keys/${rootId}/ethereum/typed-data`, {
+        typedData: MAIL,
+        path,
+      });
+      assert.equal(d.body.signature, await hd.signTypedData(MAIL.domain, MAIL_TYPES, MAIL.message), path);
+    }
+  });
+
+  test('a from that is not the child at the path is refused before anything is audited or signed', async () => {
+    const allowed = async () =>
+      (
+        await node.api<{ entries: { action: string; keyId?: string; outcome: string }[] }>(
+          'GET',
+          '/v1/audit?limit=1000',
+        )
+      ).body.entries.filter(
+        (e) => e.keyId === rootId && e.action === 'ethereum.transaction' && e.outcome === 'allowed',
+      ).length;
+    const before = await allowed();
+    const other = HDNodeWallet.fromPhrase(ABANDON, undefined, "m/44'/60'/0'/0/1").address;
+    const r = await node.api<Err>('POST', `/v1/keys/${rootId}/ethereum/transaction`, {
+      transaction: { chainId: 1, nonce: 0, gas: 21000, gasPrice: '1', to: TO, from: other },
+      path: "m/44'/60'/0'/0/0",
+    });
+    assertError(r, 400, 'INVALID_REQUEST');
+    assert.match(r.body.error.message, /from/);
+    assert.equal(await allowed(), before);
+    // An HD root without a path has no key to sign with.
+    assertError(
+      await node.api('POST', `/v1/keys/${rootId}/ethereum/message`, { message: 'x' }),
+      400,
+      'INVALID_REQUEST',
+    );
+  });
+
+  test("a funded HD child's transactions are mined", async () => {
+    const path = "m/44'/60'/0'/0/3";
+    const child = HDNodeWallet.fromPhrase(ABANDON, undefined, path).address;
+    await evm.fund(child, 10n ** 18n);
+    const fees = { maxFeePerGas: (20n * GWEI).toString(), maxPriorityFeePerGas: GWEI.toString() };
+    for (const nonce of [0, 1]) {
+      const r = await node.api<Signed>('POST', `/v1/keys/${rootId}/ethereum/transaction`, {
+        transaction: { chainId: 1337, nonce, gas: 21000, to: TO, value: '5', ...fees },
+        path,
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.from, child);
+      const receipt = await evm.getTransactionReceipt(await evm.sendRawTransaction(r.body.rawTransaction));
+      assert.equal(receipt?.status, '0x1');
+    }
+    assert.equal(await evm.getNonce(child), 2n);
   });
 });
 

@@ -3,12 +3,19 @@
 // every digest computed before anything is recorded (chains/bitcoin/psbt.ts); the audit entry says
 // what the transaction pays, from how many inputs and at what fee; then the enclave signs each
 // digest, and every signature is checked against its key before it is written into the PSBT.
-import { applyPsbtSignatures, planPsbtSigning, type PsbtSigner } from '../../chains/bitcoin/psbt.js';
+import {
+  applyPsbtSignatures,
+  planPsbtSigning,
+  publicKeyMatches,
+  type PsbtSigner,
+  type PsbtSigningRequest,
+} from '../../chains/bitcoin/psbt.js';
 import { parseBitcoinNetwork } from '../../chains/bitcoin/network.js';
 import type { AuditDetails } from '../../audit/chain.js';
+import { invalid } from '../../errors.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { sealedRef } from '../keys/record.js';
-import { enclaveSign, loadChainSigner } from './signer.js';
+import { type ChainSigner, enclaveSign, loadChainSigner } from './signer.js';
 
 export interface BitcoinPsbtInput {
   psbt: unknown;
@@ -37,10 +44,9 @@ export async function signBitcoinPsbt(
     // An HD root signs the inputs whose BIP32 derivation records name its master fingerprint and,
     // given a `path`, those whose script is the child's at that path (signed at that path below).
     psbtSigner.masterFingerprint = Number.parseInt(signer.record.fingerprint.slice(2), 16);
-    if (signer.path !== undefined)
-      psbtSigner.publicKey = (await ctx.deps.enclave.derive(sealedRef(signer.record), signer.path)).publicKey;
   }
   const plan = planPsbtSigning(input.psbt, network, psbtSigner);
+  await checkDerivationRecords(ctx, signer, plan.requests);
 
   const s = plan.summary;
   const outTotal = s.outputs.reduce((a, o) => a + o.amount, 0n);
@@ -66,4 +72,33 @@ export async function signBitcoinPsbt(
   const out = applyPsbtSignatures(plan, results);
   for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);
   return out;
+}
+
+/**
+ * A derivation record names a path and the key the PSBT says is there. Derive each path (public
+ * data; the enclave caches children per path) and compare, so that a wrong record is refused
+ * before anything is audited as allowed or signed, rather than by the signature check afterwards.
+ */
+async function checkDerivationRecords(
+  ctx: OpContext,
+  signer: ChainSigner,
+  requests: readonly PsbtSigningRequest[],
+): Promise<void> {
+  const paths = [
+    ...new Set(requests.flatMap((r) => (r.path !== undefined && r.path !== signer.path ? [r.path] : []))),
+  ];
+  const keys = new Map(
+    await Promise.all(
+      paths.map(
+        async (p) => [p, (await ctx.deps.enclave.derive(sealedRef(signer.record), p)).publicKey] as const,
+      ),
+    ),
+  );
+  for (const r of requests) {
+    const key = r.path === undefined ? undefined : keys.get(r.path);
+    if (key !== undefined && !publicKeyMatches(r, key))
+      throw invalid(
+        `psbt input ${r.index}: the key at ${r.path} is not the public key the PSBT's derivation record names for it`,
+      );
+  }
 }

@@ -21,6 +21,7 @@ export async function signEthereumMessage(
   const message = parsePersonalMessage(input.message, 'message');
   const digest = personalMessageHash(message);
   await auditAllowed(ctx, 'ethereum.message', id, {
+    signer: signer.address ?? null,
     messageBytes: message.length,
     messageHash: toHex(digest),
     ...(signer.path !== undefined ? { path: signer.path } : {}),

@@ -29,12 +29,13 @@ export async function signEthereumTransaction(
 ): Promise<SignedTransaction> {
   const signer = await loadChainSigner(ctx, id, input.path);
   const parsed = parseTransactionRequest(input.transaction);
-  const fromMismatch = () =>
-    invalid(`transaction.from is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`);
-  if (parsed.from !== undefined && signer.address !== undefined && parsed.from !== signer.address)
-    throw fromMismatch();
+  if (parsed.from !== undefined && parsed.from !== signer.address)
+    throw invalid(
+      `transaction.from is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`,
+    );
   const digest = transactionSigningHash(parsed.tx);
   await auditAllowed(ctx, 'ethereum.transaction', id, {
+    from: signer.address ?? null,
     ...describeTransaction(parsed.type, parsed.tx),
     signingHash: toHex(digest),
     ...(signer.path !== undefined ? { path: signer.path } : {}),
@@ -42,9 +43,6 @@ export async function signEthereumTransaction(
   const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
   const signed = assembleSignedTransaction(parsed.tx, sig, signer.address);
   ctx.deps.metrics.signed(signer.record.algorithm);
-  // With a path the signing address is known only now; a caller naming another one is refused
-  // and the signature is dropped unseen.
-  if (parsed.from !== undefined && parsed.from !== signed.from) throw fromMismatch();
   return signed;
 }
 

@@ -22,7 +22,11 @@ export async function signEthereumTypedData(
   const signer = await loadChainSigner(ctx, id, input.path);
   const td = parseTypedData(input.typedData);
   const digest = typedDataHash(td);
-  const details: AuditDetails = { primaryType: td.primaryType, digest: toHex(digest) };
+  const details: AuditDetails = {
+    signer: signer.address ?? null,
+    primaryType: td.primaryType,
+    digest: toHex(digest),
+  };
   for (const f of ['name', 'version', 'chainId', 'verifyingContract', 'salt'] as const) {
     const v = td.domain[f];
     // Bounded: a domain name is the caller's text and the audit entry is not the place for a novel.

@@ -4,6 +4,7 @@
 import { ethereumAddress } from '../../chains/ethereum/address.js';
 import type { SignRequest } from '../../enclave/enclave.js';
 import { KeymeshError, notFound } from '../../errors.js';
+import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import type { OpContext } from '../context.js';
 import { parseKeyPath } from '../keys/input.js';
@@ -14,9 +15,9 @@ export interface ChainSigner {
   record: KeyRecord;
   /** The canonical form of the caller's `path` (`'` for hardened), when one was given. */
   path?: string;
-  /** 33-byte compressed public key of the key that signs: the key itself when there is no path. */
+  /** 33-byte compressed public key of the key that signs: the key itself, or its child at `path`. */
   publicKey?: Uint8Array;
-  /** EIP-55 address of the signing key, when it is known before signing (no path). */
+  /** EIP-55 address of that key. Both are absent only for an HD root signing a PSBT without a path. */
   address?: string;
 }
 
@@ -42,8 +43,17 @@ export async function loadChainSigner(
   if (record.hd && opts.hdRootWithoutPath && (path === undefined || path === null)) return { record };
   if (path !== undefined && path !== null) {
     // The HD rules (core/keys/input.ts), and normalised so that the audit entry and the enclave see
-    // one spelling of the same path.
-    return { record, path: parseKeyPath(record, path)! };
+    // one spelling of the same path. The child's public key is derived now, before anything is
+    // audited or signed, so that a `from` naming another address is refused first and the
+    // signature is checked against the child it must come from.
+    const canonical = parseKeyPath(record, path)!;
+    const child = await ctx.deps.enclave.derive(sealedRef(record), canonical);
+    return {
+      record,
+      path: canonical,
+      publicKey: child.publicKey,
+      address: ethereumAddressOf(toHex(child.publicKey)),
+    };
   }
   parseKeyPath(record, path); // an HD root without a path: 400
   const publicKey = new Uint8Array(Buffer.from(record.publicKey.slice(2), 'hex'));
