@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { keccak256, Transaction, TypedDataEncoder, Wallet } from 'ethers';
+import { HDNodeWallet, keccak256, Transaction, TypedDataEncoder, Wallet } from 'ethers';
 import { createWalletClient, custom, http, type Hex } from 'viem';
 import { mainnet } from 'viem/chains';
 import { startNode, type TestNode } from '../helpers/node.js';
@@ -303,6 +303,45 @@ describe('methods', () => {
       value: 10n ** 18n,
     });
     assert.equal(raw, await wallet.signTransaction(TX_ETHERS));
+  });
+
+  test("an HD root's derived account signs at its path through every signing method", async () => {
+    const phrase = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
+    const path = "m/44'/60'/0'/0/2";
+    const hd = HDNodeWallet.fromPhrase(phrase, undefined, path);
+    const root = await node.api<{ id: string }>('POST', '/v1/keys/import', {
+      name: 'rpc-hd',
+      algorithm: 'secp256k1',
+      mnemonic: phrase,
+    });
+    assert.equal(root.status, 201);
+    const tok = await mkToken(['keys:sign', 'keys:read'], [root.body.id]);
+    assert.deepEqual((await rpc('eth_accounts', [], tok)).result, [], 'no account before a derivation');
+    const d = await node.api<{ addresses: { ethereum: string } }>(
+      'GET',
+      `/v1/keys/${root.body.id}/derive?path=${encodeURIComponent(path)}`,
+      undefined,
+      tok,
+    );
+    assert.equal(d.body.addresses.ethereum, hd.address);
+    assert.deepEqual((await rpc('eth_accounts', [], tok)).result, [hd.address]);
+    const ok = async (method: string, params: unknown[]) => {
+      const r = await rpc(method, params, tok);
+      assert.equal(r.error, undefined, `${method}: ${JSON.stringify(r.error)}`);
+      return r.result;
+    };
+    const tx = { ...TX, from: hd.address };
+    assert.equal(await ok('eth_signTransaction', [tx]), await hd.signTransaction(TX_ETHERS));
+    assert.equal(
+      ((await ok('account_signTransaction', [tx])) as { raw: string }).raw,
+      await hd.signTransaction(TX_ETHERS),
+    );
+    assert.equal(await ok('personal_sign', ['0x6869', hd.address]), await hd.signMessage('hi'));
+    assert.equal(await ok('eth_sign', [hd.address, '0x6869']), await hd.signMessage('hi'));
+    const typed = await hd.signTypedData(MAIL.domain, MAIL_TYPES, MAIL.message);
+    assert.equal(await ok('eth_signTypedData_v4', [hd.address, MAIL]), typed);
+    assert.equal(await ok('account_signTypedData', [hd.address, MAIL]), typed);
+    assert.equal(await ok('account_signData', ['data/typed', hd.address, MAIL]), typed);
   });
 
   test('every RPC signature is in the audit log as the same operation REST performs', async () => {
