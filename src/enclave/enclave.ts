@@ -15,6 +15,41 @@ export interface SealedKeyRef {
   version: number;
   algorithm: Algorithm;
   sealed: Uint8Array;
+  /**
+   * Cluster mode: `sealed` is not a blob sealed by this node but a replica wrapped to this node's
+   * transport key (enclave/crypto/wrap.ts), as stored in etcd. The enclave unwraps it with its
+   * transport secret, bound to this key id, version, algorithm and its own node id.
+   */
+  replica?: boolean;
+}
+
+/**
+ * A node a replica is to be wrapped to: its id and its attestation exactly as it published it.
+ * The enclave verifies the attestation against the cluster CA itself and takes the transport key
+ * from the verified statement, never from the node side (DESIGN.md, "Key material").
+ */
+export interface ReplicaRecipient {
+  nodeId: string;
+  attestation: unknown;
+}
+
+/** Which attested regions and levels a replica may go to (the key's placement); checked in the enclave. */
+export interface ReplicaConstraint {
+  regions?: readonly string[];
+  minLevel?: number;
+}
+
+export interface WrapRequest {
+  recipients: readonly ReplicaRecipient[];
+  constraint?: ReplicaConstraint;
+}
+
+/** One replica: the key material (sealed plaintext with its kind tag) wrapped to one node. */
+export interface WrappedReplica {
+  nodeId: string;
+  /** The transport key it was wrapped to, from the verified attestation: 0x + 64 hex. */
+  transportPublicKey: string;
+  wrapped: Uint8Array;
 }
 
 export interface NewKey {
@@ -27,6 +62,8 @@ export interface NewKey {
    * `chainCode`: secp256k1 only, the master chain code, so the node can show the master xpub.
    */
   hd?: { fingerprint: Uint8Array; chainCode?: Uint8Array };
+  /** Cluster mode, when `replicas` was asked for: one per recipient, in the order given. */
+  replicas?: WrappedReplica[];
 }
 
 /**
@@ -78,7 +115,13 @@ export interface Enclave {
    * (secp256k1 or ed25519): a 24-word BIP39 mnemonic (256 bits) is made and turned into its seed
    * inside the enclave; only the seed is sealed, the mnemonic is never kept nor shown.
    */
-  generate(req: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean }): Promise<NewKey>;
+  generate(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    hd?: boolean;
+    replicas?: WrapRequest;
+  }): Promise<NewKey>;
   /**
    * Seal an imported private key (32-byte scalar for ECDSA curves, 32-byte seed for Ed25519).
    * Validates it (zero or >= order: INVALID_KEY). The caller's buffer is zeroed once handed over.
@@ -88,6 +131,7 @@ export interface Enclave {
     version: number;
     algorithm: Algorithm;
     privateKey: Uint8Array;
+    replicas?: WrapRequest;
   }): Promise<NewKey>;
   /**
    * Seal an HD root from a BIP39 mnemonic (English; 12 to 24 words) and optional passphrase, both
@@ -100,6 +144,7 @@ export interface Enclave {
     algorithm: Algorithm;
     mnemonic: Uint8Array;
     passphrase?: Uint8Array;
+    replicas?: WrapRequest;
   }): Promise<NewKey>;
   /**
    * The public key at `path` of an HD root (BIP32 for secp256k1, SLIP-10 hardened-only for
@@ -120,5 +165,16 @@ export interface Enclave {
    * `version` is omitted). Call it when a key is destroyed, compromised or re-sealed.
    */
   evict?(keyId: string, version?: number): Promise<void>;
+  /**
+   * Cluster mode only (the enclave was started with a node id and the cluster CA): this enclave's
+   * X25519 transport public key, 32 bytes, made at first start and kept sealed in the data dir.
+   */
+  transportPublicKey?(): Uint8Array;
+  /**
+   * Cluster mode only: wrap a key this node holds (sealed here, or a replica wrapped to it) to
+   * each recipient whose attestation verifies against the cluster CA and whose attested region and
+   * level meet `constraint`; any that does not fails the whole call (FORBIDDEN).
+   */
+  wrapReplicas?(key: SealedKeyRef, req: WrapRequest): Promise<WrappedReplica[]>;
   close(): Promise<void>;
 }

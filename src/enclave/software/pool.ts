@@ -9,7 +9,7 @@
 // imported private key, mnemonic or BIP39 passphrase (each copied into a buffer that is
 // transferred, not cloned, then the caller's buffer is zeroed). Nothing secret ever comes back.
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCodes, KeymeshError, type ErrorCode } from '../../errors.js';
@@ -22,12 +22,15 @@ import type {
   SignRequest,
   SignResult,
   VerifyRequest,
+  WrappedReplica,
+  WrapRequest,
 } from '../enclave.js';
 import { DEV_KEY_FILE, SEAL_CONFIG_FILE, type Argon2Params } from '../sealing-key.js';
 import type {
   CacheOptions,
   Call,
   CallResults,
+  ClusterContext,
   FromWorker,
   InitSource,
   ToWorker,
@@ -45,7 +48,16 @@ export interface SoftwareEnclaveOptions {
   argon2?: Argon2Params;
   /** Unsealed-signer cache per worker: entries (0 = off, default 1024) and idle wipe (default 5 min). */
   cache?: Partial<CacheOptions>;
+  /**
+   * Cluster mode: this node's id and the cluster CA certificate (PEM) that peers' attestations
+   * are verified against. The transport key pair is made at the first start in cluster mode and
+   * kept sealed in DATA_DIR/transport.sealed.
+   */
+  cluster?: { nodeId: string; ca: string };
 }
+
+/** The sealed X25519 transport secret, in the data dir (sealed like a key: useless without it). */
+export const TRANSPORT_FILE = 'transport.sealed';
 
 const MAX_THREADS = 256;
 const CLOSE_GRACE_MS = 2000;
@@ -123,6 +135,8 @@ export class SoftwareEnclave implements Enclave {
   readonly #dataDir: string;
   #nextId = 1;
   #rr = 0;
+  #clusterCtx: ClusterContext | undefined;
+  #transportPublic: Uint8Array | undefined;
   #closing = false;
 
   /** Use createSoftwareEnclave. */
@@ -186,6 +200,7 @@ export class SoftwareEnclave implements Enclave {
         } else {
           await Promise.all(slots.map(init));
         }
+        if (opts.cluster) await pool.#openTransport(opts.cluster);
       } catch (e) {
         await pool.close();
         throw e;
@@ -194,6 +209,37 @@ export class SoftwareEnclave implements Enclave {
     } finally {
       if (passphrase instanceof Uint8Array) passphrase.fill(0);
     }
+  }
+
+  /** Load the sealed transport key (checking it opens), or make and persist one on first start. */
+  async #openTransport(c: { nodeId: string; ca: string }): Promise<void> {
+    const file = join(this.#dataDir, TRANSPORT_FILE);
+    const existing = existsSync(file) ? new Uint8Array(readFileSync(file)) : undefined;
+    const t = await this.#call({ op: 'transport', args: existing ? { sealed: existing } : {} });
+    if (!existing) {
+      // Written whole or not at all: a torn file would leave the node unable to open its replicas.
+      const tmp = `${file}.tmp`;
+      writeFileSync(tmp, t.sealed, { mode: 0o600 });
+      renameSync(tmp, file);
+    }
+    this.#clusterCtx = { nodeId: c.nodeId, ca: c.ca, transportSealed: t.sealed };
+    this.#transportPublic = t.publicKey;
+  }
+
+  /** Cluster mode: the X25519 transport public key (32 bytes). */
+  transportPublicKey(): Uint8Array {
+    if (!this.#transportPublic)
+      throw new KeymeshError('INVALID_REQUEST', 'this enclave was not started in cluster mode');
+    return Uint8Array.from(this.#transportPublic);
+  }
+
+  /** Cluster mode: wrap a key held here to attested recipients (see Enclave.wrapReplicas). */
+  wrapReplicas(key: SealedKeyRef, req: WrapRequest): Promise<WrappedReplica[]> {
+    return this.#call({ op: 'wrap', args: { key, req, ...this.#ctx() } });
+  }
+
+  #ctx(): { cluster?: ClusterContext } {
+    return this.#clusterCtx ? { cluster: this.#clusterCtx } : {};
   }
 
   #spawn(): Slot {
@@ -273,7 +319,13 @@ export class SoftwareEnclave implements Enclave {
     });
   }
 
-  generate(req: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean }): Promise<NewKey> {
+  generate(req: {
+    keyId: string;
+    version: number;
+    algorithm: Algorithm;
+    hd?: boolean;
+    replicas?: WrapRequest;
+  }): Promise<NewKey> {
     return this.#call({
       op: 'generate',
       args: {
@@ -281,6 +333,7 @@ export class SoftwareEnclave implements Enclave {
         version: req.version,
         algorithm: req.algorithm,
         ...(req.hd === undefined ? {} : { hd: req.hd }),
+        ...(req.replicas === undefined ? {} : { replicas: req.replicas, ...this.#ctx() }),
       },
     });
   }
@@ -290,6 +343,7 @@ export class SoftwareEnclave implements Enclave {
     version: number;
     algorithm: Algorithm;
     privateKey: Uint8Array;
+    replicas?: WrapRequest;
   }): Promise<NewKey> {
     const given = req.privateKey;
     if (!(given instanceof Uint8Array))
@@ -299,7 +353,13 @@ export class SoftwareEnclave implements Enclave {
       return this.#call(
         {
           op: 'import',
-          args: { keyId: req.keyId, version: req.version, algorithm: req.algorithm, privateKey },
+          args: {
+            keyId: req.keyId,
+            version: req.version,
+            algorithm: req.algorithm,
+            privateKey,
+            ...(req.replicas === undefined ? {} : { replicas: req.replicas, ...this.#ctx() }),
+          },
         },
         [privateKey.buffer as ArrayBuffer],
       );
@@ -316,6 +376,7 @@ export class SoftwareEnclave implements Enclave {
     algorithm: Algorithm;
     mnemonic: Uint8Array;
     passphrase?: Uint8Array;
+    replicas?: WrapRequest;
   }): Promise<NewKey> {
     const given = [req.mnemonic, req.passphrase];
     try {
@@ -335,6 +396,7 @@ export class SoftwareEnclave implements Enclave {
               algorithm: req.algorithm,
               mnemonic,
               ...(passphrase ? { passphrase } : {}),
+              ...(req.replicas === undefined ? {} : { replicas: req.replicas, ...this.#ctx() }),
             },
           },
           [mnemonic.buffer as ArrayBuffer, ...(passphrase ? [passphrase.buffer as ArrayBuffer] : [])],
@@ -350,11 +412,11 @@ export class SoftwareEnclave implements Enclave {
   }
 
   derive(key: SealedKeyRef, path: string): Promise<DerivedKey> {
-    return this.#call({ op: 'derive', args: { key, path } });
+    return this.#call({ op: 'derive', args: { key, path, ...this.#ctx() } });
   }
 
   sign(key: SealedKeyRef, req: SignRequest): Promise<SignResult> {
-    return this.#call({ op: 'sign', args: { key, req } });
+    return this.#call({ op: 'sign', args: { key, req, ...this.#ctx() } });
   }
 
   verify(req: VerifyRequest): Promise<boolean> {

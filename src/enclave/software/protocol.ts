@@ -9,6 +9,8 @@ import type {
   SignResult,
   VerifyRequest,
   NewKey,
+  WrappedReplica,
+  WrapRequest,
 } from '../enclave.js';
 import type { Argon2Params } from '../sealing-key.js';
 
@@ -26,9 +28,40 @@ export interface InitSource {
   argon2?: Argon2Params;
 }
 
+/**
+ * Cluster mode: what a worker needs to wrap and unwrap replicas, sent with each call that does
+ * (so a replacement worker needs nothing handed over): this node's id, the cluster CA certificate
+ * (PEM) attestations are verified against, and the transport secret as sealed in the data dir.
+ */
+export interface ClusterContext {
+  nodeId: string;
+  ca: string;
+  transportSealed: Uint8Array;
+}
+
 export type Call =
-  | { op: 'generate'; args: { keyId: string; version: number; algorithm: Algorithm; hd?: boolean } }
-  | { op: 'import'; args: { keyId: string; version: number; algorithm: Algorithm; privateKey: Uint8Array } }
+  | {
+      op: 'generate';
+      args: {
+        keyId: string;
+        version: number;
+        algorithm: Algorithm;
+        hd?: boolean;
+        replicas?: WrapRequest;
+        cluster?: ClusterContext;
+      };
+    }
+  | {
+      op: 'import';
+      args: {
+        keyId: string;
+        version: number;
+        algorithm: Algorithm;
+        privateKey: Uint8Array;
+        replicas?: WrapRequest;
+        cluster?: ClusterContext;
+      };
+    }
   | {
       op: 'importMnemonic';
       args: {
@@ -37,10 +70,14 @@ export type Call =
         algorithm: Algorithm;
         mnemonic: Uint8Array;
         passphrase?: Uint8Array;
+        replicas?: WrapRequest;
+        cluster?: ClusterContext;
       };
     }
-  | { op: 'derive'; args: { key: SealedKeyRef; path: string } }
-  | { op: 'sign'; args: { key: SealedKeyRef; req: SignRequest } }
+  | { op: 'derive'; args: { key: SealedKeyRef; path: string; cluster?: ClusterContext } }
+  | { op: 'sign'; args: { key: SealedKeyRef; req: SignRequest; cluster?: ClusterContext } }
+  | { op: 'wrap'; args: { key: SealedKeyRef; req: WrapRequest; cluster?: ClusterContext } }
+  | { op: 'transport'; args: { sealed?: Uint8Array } }
   | { op: 'verify'; args: { req: VerifyRequest } }
   | { op: 'evict'; args: { keyId: string; version?: number } }
   | { op: 'stats'; args: Record<string, never> };
@@ -51,6 +88,8 @@ export interface CallResults {
   importMnemonic: NewKey;
   derive: DerivedKey;
   sign: SignResult;
+  wrap: WrappedReplica[];
+  transport: { sealed: Uint8Array; publicKey: Uint8Array };
   verify: boolean;
   evict: number;
   stats: WorkerStats;

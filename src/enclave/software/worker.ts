@@ -29,7 +29,17 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { invalid, KeymeshError } from '../../errors.js';
 import { formatPath, parsePath } from '../../hd/path.js';
-import type { DerivedKey, NewKey, SealedKeyRef, SignRequest, SignResult } from '../enclave.js';
+import type {
+  DerivedKey,
+  NewKey,
+  SealedKeyRef,
+  SignRequest,
+  SignResult,
+  WrappedReplica,
+  WrapRequest,
+} from '../enclave.js';
+import { verifyAttestation } from '../crypto/attestation.js';
+import { generateTransportKeyPair, transportPublicKey, unwrapAtNode, wrapToNode } from '../crypto/wrap.js';
 import { equalBytes, ownedCopy } from '../crypto/bytes.js';
 import {
   checkHdAlgorithm,
@@ -50,7 +60,7 @@ import { generateSecret, importSigner, validateSecret, type Signer } from '../cr
 import { verifySignature } from '../crypto/verify.js';
 import { Lru } from '../lru.js';
 import { loadSealingKey } from '../sealing-key.js';
-import type { CacheOptions, Call, FromWorker, ToWorker, WorkerStats } from './protocol.js';
+import type { CacheOptions, Call, ClusterContext, FromWorker, ToWorker, WorkerStats } from './protocol.js';
 
 if (!parentPort) throw new Error('enclave worker must run in a worker thread');
 const port = parentPort;
@@ -59,6 +69,8 @@ const port = parentPort;
 interface Cached {
   algorithm: string;
   sealed: Uint8Array;
+  /** The blob is a replica wrapped to this node, not sealed here (a hit must agree on which). */
+  replica?: boolean;
   signer?: Signer;
   seed?: Uint8Array;
 }
@@ -69,6 +81,10 @@ const wipeCached = (c: Cached) => {
 };
 
 let sealingKey: Uint8Array | undefined;
+// Cluster mode: the context of the call being run (calls run one at a time on this thread), and
+// the transport secret unsealed from the blob that came with it, kept while the blob is the same.
+let clusterCtx: ClusterContext | undefined;
+let transport: { sealed: Uint8Array; secret: Uint8Array } | undefined;
 let cache: Lru<string, Cached> | undefined; // undefined when caching is off
 let sweeper: NodeJS.Timeout | undefined;
 const stats: WorkerStats = { cached: 0, hits: 0, misses: 0, signed: 0 };
@@ -146,6 +162,7 @@ function generate(args: {
   version: number;
   algorithm: SealBinding['algorithm'];
   hd?: boolean;
+  replicas?: WrapRequest;
 }): NewKey {
   const binding = { keyId: args.keyId, version: args.version, algorithm: args.algorithm };
   if (args.hd !== undefined && typeof args.hd !== 'boolean') throw invalid('hd must be true or false');
@@ -153,14 +170,14 @@ function generate(args: {
     checkHdAlgorithm(args.algorithm);
     const seed = generateBip39Seed();
     try {
-      return sealHdRoot(binding, seed);
+      return withReplicas(sealHdRoot(binding, seed), binding, SealKind.bip39Seed, seed, args.replicas);
     } finally {
       seed.fill(0);
     }
   }
   const secret = generateSecret(args.algorithm);
   try {
-    return sealNew(binding, secret);
+    return withReplicas(sealNew(binding, secret), binding, SealKind.rawKey, secret, args.replicas);
   } finally {
     secret.fill(0);
   }
@@ -171,11 +188,13 @@ function importKey(args: {
   version: number;
   algorithm: SealBinding['algorithm'];
   privateKey: Uint8Array;
+  replicas?: WrapRequest;
 }): NewKey {
   const secret = args.privateKey;
   try {
     validateSecret(args.algorithm, secret);
-    return sealNew({ keyId: args.keyId, version: args.version, algorithm: args.algorithm }, secret);
+    const binding = { keyId: args.keyId, version: args.version, algorithm: args.algorithm };
+    return withReplicas(sealNew(binding, secret), binding, SealKind.rawKey, secret, args.replicas);
   } finally {
     if (secret instanceof Uint8Array) secret.fill(0);
   }
@@ -222,12 +241,14 @@ function importMnemonic(args: {
   algorithm: SealBinding['algorithm'];
   mnemonic: Uint8Array;
   passphrase?: Uint8Array;
+  replicas?: WrapRequest;
 }): NewKey {
   try {
     checkHdAlgorithm(args.algorithm);
     const seed = seedFromMnemonic(args.mnemonic, args.passphrase);
     try {
-      return sealHdRoot({ keyId: args.keyId, version: args.version, algorithm: args.algorithm }, seed);
+      const binding = { keyId: args.keyId, version: args.version, algorithm: args.algorithm };
+      return withReplicas(sealHdRoot(binding, seed), binding, SealKind.bip39Seed, seed, args.replicas);
     } finally {
       seed.fill(0);
     }
@@ -252,7 +273,12 @@ function checkRef(ref: SealedKeyRef): void {
 /** A cache hit for `k` that belongs to exactly this sealed blob. */
 function cachedFor(k: string, ref: SealedKeyRef): Cached | undefined {
   const hit = cache?.get(k);
-  return hit && hit.algorithm === ref.algorithm && equalBytes(hit.sealed, ref.sealed) ? hit : undefined;
+  return hit &&
+    hit.algorithm === ref.algorithm &&
+    !!hit.replica === !!ref.replica &&
+    equalBytes(hit.sealed, ref.sealed)
+    ? hit
+    : undefined;
 }
 
 /**
@@ -268,7 +294,7 @@ function openKey(ref: SealedKeyRef): { entry: Cached; cached: boolean } {
     return { entry: hit, cached: true };
   }
   stats.misses++;
-  const { kind, body } = unseal(key(), ref, ref.sealed);
+  const { kind, body } = openMaterial(ref);
   let entry: Cached;
   try {
     if (kind === SealKind.rawKey && body.length === 32) {
@@ -289,6 +315,7 @@ function openKey(ref: SealedKeyRef): { entry: Cached; cached: boolean } {
   } finally {
     body.fill(0);
   }
+  if (ref.replica) entry.replica = true;
   if (!cache) return { entry, cached: false };
   entry.sealed = ownedCopy(ref.sealed);
   cache.set(k, entry);
@@ -320,7 +347,12 @@ function childSigner(ref: SealedKeyRef, path: unknown): { signer: Signer; cached
     node = deriveHdNode(ref.algorithm as HdAlgorithm, entry.seed, indices);
     const signer = importSigner(ref.algorithm, node.privateKey);
     if (!cache) return { signer, cached: false };
-    cache.set(k, { algorithm: ref.algorithm, sealed: ownedCopy(ref.sealed), signer });
+    cache.set(k, {
+      algorithm: ref.algorithm,
+      sealed: ownedCopy(ref.sealed),
+      ...(ref.replica ? { replica: true } : {}),
+      signer,
+    });
     return { signer, cached: true };
   } finally {
     if (node) wipeHdNode(node);
@@ -386,6 +418,161 @@ function derive(args: { key: SealedKeyRef; path: string }): DerivedKey {
   }
 }
 
+// ---- cluster: transport key, replicas ---------------------------------------------------------
+
+/**
+ * The transport secret is sealed like a key, under a binding no key record can have (key ids
+ * never start with "@"), and with its own kind, so neither blob can stand in for the other. The
+ * AD format names a signing algorithm; "ed25519" stands for its Montgomery twin X25519 here.
+ */
+const TRANSPORT_BINDING: SealBinding = { keyId: '@transport', version: 1, algorithm: 'ed25519' };
+const TRANSPORT_KIND = 0x10;
+
+function cluster(): ClusterContext {
+  if (!clusterCtx) throw new KeymeshError('INVALID_REQUEST', 'replicas exist only in cluster mode');
+  return clusterCtx;
+}
+
+function transportSecret(): Uint8Array {
+  const c = cluster();
+  if (transport && equalBytes(transport.sealed, c.transportSealed)) return transport.secret;
+  const { kind, body } = unseal(key(), TRANSPORT_BINDING, c.transportSealed);
+  if (kind !== TRANSPORT_KIND || body.length !== 32) {
+    body.fill(0);
+    throw new KeymeshError('ENCLAVE_FAILURE', 'the transport key is not usable');
+  }
+  transport?.secret.fill(0);
+  transport = { sealed: ownedCopy(c.transportSealed), secret: body };
+  return body;
+}
+
+/** Make (no `sealed`) or check (with it) the sealed transport key; returns its public half. */
+function transportOp(args: { sealed?: Uint8Array }): { sealed: Uint8Array; publicKey: Uint8Array } {
+  if (args.sealed !== undefined) {
+    const { kind, body } = unseal(key(), TRANSPORT_BINDING, args.sealed);
+    try {
+      if (kind !== TRANSPORT_KIND || body.length !== 32)
+        throw new KeymeshError('ENCLAVE_FAILURE', 'the transport key is not usable');
+      return { sealed: args.sealed, publicKey: transportPublicKey(body) };
+    } finally {
+      body.fill(0);
+    }
+  }
+  const pair = generateTransportKeyPair();
+  try {
+    return {
+      sealed: seal(key(), TRANSPORT_BINDING, TRANSPORT_KIND, pair.privateKey),
+      publicKey: pair.publicKey,
+    };
+  } finally {
+    pair.privateKey.fill(0);
+  }
+}
+
+/**
+ * A key's material as sealed plaintext (kind and body): unsealed with the sealing key, or, for a
+ * replica, unwrapped with the transport secret bound to this node's id. The caller wipes `body`.
+ */
+function openMaterial(ref: SealedKeyRef): { kind: number; body: Uint8Array } {
+  if (!ref.replica) return unseal(key(), ref, ref.sealed);
+  const c = cluster();
+  const plain = unwrapAtNode(ref.sealed, transportSecret(), {
+    keyId: ref.keyId,
+    version: ref.version,
+    algorithm: ref.algorithm,
+    nodeId: c.nodeId,
+  });
+  try {
+    if (plain.length < 2) throw new KeymeshError('ENCLAVE_FAILURE', 'the replica is not usable');
+    return { kind: plain[0]!, body: plain.slice(1) };
+  } finally {
+    plain.fill(0);
+  }
+}
+
+function checkWrapRequest(req: WrapRequest): void {
+  if (
+    req === null ||
+    typeof req !== 'object' ||
+    !Array.isArray(req.recipients) ||
+    req.recipients.length === 0
+  )
+    throw invalid('replicas.recipients must be a non-empty list');
+  if (req.recipients.length > 64) throw invalid('at most 64 replica recipients');
+  const seen = new Set<string>();
+  for (const r of req.recipients) {
+    if (r === null || typeof r !== 'object' || typeof r.nodeId !== 'string')
+      throw invalid('each replica recipient needs a nodeId and an attestation');
+    if (seen.has(r.nodeId)) throw invalid('a replica recipient is named twice');
+    seen.add(r.nodeId);
+  }
+}
+
+/**
+ * Wrap `kind ‖ body` to every recipient, after verifying each one's attestation against the cluster
+ * CA (and its attested region and level against the constraint): all are checked before any is
+ * wrapped, and one that fails refuses the whole call. The caller wipes `body`.
+ */
+function wrapAll(binding: SealBinding, kind: number, body: Uint8Array, req: WrapRequest): WrappedReplica[] {
+  const c = cluster();
+  checkWrapRequest(req);
+  const targets = req.recipients.map((r) => {
+    const st = verifyAttestation(r.attestation, c.ca, { nodeId: r.nodeId });
+    const k = req.constraint;
+    if (k?.regions !== undefined && !k.regions.includes(st.region))
+      throw new KeymeshError(
+        'FORBIDDEN',
+        'a replica recipient is attested for a region outside the placement',
+        {
+          details: { reason: 'region', nodeId: r.nodeId },
+        },
+      );
+    if (k?.minLevel !== undefined && st.level < k.minLevel)
+      throw new KeymeshError('FORBIDDEN', 'a replica recipient is attested below the placement level', {
+        details: { reason: 'level', nodeId: r.nodeId },
+      });
+    return { nodeId: r.nodeId, transportPublicKey: st.transportPublicKey };
+  });
+  const plaintext = new Uint8Array(1 + body.length);
+  plaintext[0] = kind;
+  plaintext.set(body, 1);
+  try {
+    return targets.map((t) => ({
+      nodeId: t.nodeId,
+      transportPublicKey: t.transportPublicKey,
+      wrapped: wrapToNode(plaintext, new Uint8Array(Buffer.from(t.transportPublicKey.slice(2), 'hex')), {
+        ...binding,
+        nodeId: t.nodeId,
+      }),
+    }));
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** Add the replicas asked for to a key just sealed (its material is still in hand). */
+function withReplicas(
+  made: NewKey,
+  binding: SealBinding,
+  kind: number,
+  body: Uint8Array,
+  req: WrapRequest | undefined,
+): NewKey {
+  if (req === undefined) return made;
+  return { ...made, replicas: wrapAll(binding, kind, body, req) };
+}
+
+function wrapOp(args: { key: SealedKeyRef; req: WrapRequest }): WrappedReplica[] {
+  checkRef(args.key);
+  checkWrapRequest(args.req); // before anything is opened
+  const { kind, body } = openMaterial(args.key);
+  try {
+    return wrapAll(args.key, kind, body, args.req);
+  } finally {
+    body.fill(0);
+  }
+}
+
 function evict(args: { keyId: string; version?: number }): number {
   if (!cache) return 0;
   const v = args.version === undefined ? undefined : String(args.version);
@@ -394,6 +581,7 @@ function evict(args: { keyId: string; version?: number }): number {
 }
 
 function run(call: Call): unknown {
+  clusterCtx = 'cluster' in call.args ? call.args.cluster : undefined;
   switch (call.op) {
     case 'generate':
       return generate(call.args);
@@ -409,6 +597,10 @@ function run(call: Call): unknown {
       return verifySignature(call.args.req);
     case 'evict':
       return evict(call.args);
+    case 'wrap':
+      return wrapOp(call.args);
+    case 'transport':
+      return transportOp(call.args);
     case 'stats':
       return { ...stats, cached: cache?.size ?? 0 };
     default:
@@ -421,6 +613,8 @@ function run(call: Call): unknown {
 function shutdown(): void {
   if (sweeper) clearInterval(sweeper);
   cache?.clear();
+  transport?.secret.fill(0);
+  transport = undefined;
   sealingKey?.fill(0);
   sealingKey = undefined;
   port.close();
