@@ -74,6 +74,8 @@ describe('a development node', () => {
       assert.equal(lines[2], '');
       assert.ok(!node.stdout().includes(node.adminToken), 'stdout never shows the token');
       assert.ok(!node.stderr().includes(node.adminToken), 'stderr never shows the token');
+      // A clean start says nothing on stderr: no library warnings, deprecations or schema noise.
+      assert.doesNotMatch(node.stderr(), /strict mode|Deprecation|Warning|warn/i);
       assert.match(node.adminToken, /^kmt_/);
 
       // The ready line means ready: health answers at once, without a token.

@@ -9,7 +9,20 @@ import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { errorBody, FASTIFY_CODES, STATUS } from './errors.js';
 import { rpcRoutes } from '../rpc/routes.js';
+import { credential } from './credential.js';
+import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
+import { clusterRoutes, type ClusterInfo } from './routes/cluster.js';
+import type { ClusterRouting } from '../../cluster/routing.js';
+import {
+  HEADER_FORWARD_REFUSED,
+  HEADER_FORWARDED_BY,
+  HEADER_REQUEST_ID,
+  peerNodeId,
+} from '../../cluster/forward.js';
+import { authenticate } from '../../core/tokens/authenticate.js';
+import { KeymeshError } from '../../errors.js';
+import type { TLSSocket } from 'node:tls';
 import { chainRoutes } from './routes/chains.js';
 import { keyRoutes } from './routes/keys.js';
 import { systemRoutes } from './routes/system.js';
@@ -24,7 +37,27 @@ export interface HttpOptions {
   version: string;
   logLevel: string;
   tls?: { cert: Buffer; key: Buffer };
+  /** The cluster peer listener's TLS (mutual; src/cluster/forward.ts peerServerOptions). */
+  peerTls?: ServerOptions;
+  /** Cluster mode: what GET /v1/cluster shows. */
+  cluster?: ClusterInfo;
+  /** Cluster mode: where key-using calls run (here, or forwarded to a holder). */
+  routing?: ClusterRouting;
 }
+
+/** The header that names the node that ran a key-using call (in cluster mode). */
+export const HEADER_NODE = 'x-keymesh-node';
+
+/** Calls that use a key's private material: run where a replica is, forwarded otherwise. */
+const KEY_USING = new Set([
+  'POST /v1/keys/:id/sign',
+  'GET /v1/keys/:id/derive',
+  'POST /v1/keys/:id/ethereum/transaction',
+  'POST /v1/keys/:id/ethereum/message',
+  'POST /v1/keys/:id/ethereum/typed-data',
+  'POST /v1/keys/:id/bitcoin/psbt',
+]);
+const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Fixed messages where the library's own would quote the client's bytes back. */
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -35,7 +68,14 @@ const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
-    genReqId: () => newRequestId(),
+    // On the peer listener (mutual TLS, cluster nodes only) a forwarded call keeps the request id
+    // it was given on the first node, so both audit logs name it.
+    genReqId: opts.peerTls
+      ? (req) => {
+          const h = req.headers[HEADER_REQUEST_ID];
+          return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newRequestId();
+        }
+      : () => newRequestId(),
     requestIdHeader: false,
     // Per-request lines are ours (onResponse, at debug), without bodies or headers.
     logController: new LogController({ disableRequestLogging: true }),
@@ -43,6 +83,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     return503OnClosing: false,
     forceCloseConnections: false,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    ...(opts.peerTls ? { https: opts.peerTls } : {}),
     logger: {
       level: opts.logLevel,
       redact: {
@@ -60,7 +101,9 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
       stream: process.stderr,
     },
     // No coercion: a number where a string belongs is a client error, not a string to be.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, allowUnionTypes: true },
+    },
   }) as unknown as FastifyInstance;
 
   // Clients (curl -d among them) often omit or misstate the content type: every body is JSON.
@@ -104,6 +147,60 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     req.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
+  const routing = opts.routing;
+  if (routing) {
+    app.addHook('preHandler', async (req, reply) => {
+      if (!KEY_USING.has(`${req.method} ${req.routeOptions.url}`)) return;
+      const id = (req.params as { id?: unknown }).id;
+      if (typeof id !== 'string') return;
+      const forwardedBy = req.headers[HEADER_FORWARDED_BY];
+      if (forwardedBy !== undefined) {
+        // Only a cluster node, over the peer listener, may forward; and never twice (one hop).
+        const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
+        if (peer === undefined || peer !== forwardedBy)
+          throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
+      }
+      let decision;
+      try {
+        decision = await routing.route(id);
+      } catch (e) {
+        if (forwardedBy !== undefined) reply.header(HEADER_FORWARD_REFUSED, '1');
+        throw e;
+      }
+      if (decision.local) {
+        reply.header(HEADER_NODE, routing.selfId);
+        return;
+      }
+      if (forwardedBy !== undefined) {
+        reply.header(HEADER_FORWARD_REFUSED, '1');
+        throw new KeymeshError('NO_LIVE_REPLICA', 'This node holds no live replica of this key.');
+      }
+      // The caller is authenticated here too, so the forward is audited under its identity.
+      const caller = await authenticate(opts.core.deps.store, credential(req).bearer);
+      const auth = req.headers.authorization;
+      const res = await routing.forward(decision.targets, {
+        method: req.method as 'GET' | 'POST',
+        path: req.url,
+        ...(req.method === 'POST' ? { body: JSON.stringify(req.body ?? {}) } : {}),
+        ...(typeof auth === 'string' ? { authorization: auth } : {}),
+        requestId: req.id,
+      });
+      await opts.core.deps.audit.append({
+        actor: caller.actor,
+        action: 'key.forward',
+        keyId: id,
+        outcome: res.status < 400 ? 'success' : 'error',
+        requestId: req.id,
+        details: { to: res.nodeId, status: res.status, route: req.routeOptions.url ?? '' },
+      });
+      reply.header(HEADER_NODE, res.nodeId);
+      return reply
+        .code(res.status)
+        .type(res.contentType ?? 'application/json')
+        .send(res.body);
+    });
+  }
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isKeymeshError(err)) {
       if (STATUS[err.code] >= 500)
@@ -128,6 +225,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   auditRoutes(app, opts.core);
   chainRoutes(app, opts.core);
   rpcRoutes(app, opts.core);
+  clusterRoutes(app, opts.core, opts.cluster);
   return app;
 }
 
