@@ -17,6 +17,7 @@ import {
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ecdsaSign } from './_enclave.js';
 import { assertKeymeshError, prng } from './_assert.js';
+import { MAIL as EIP712_MAIL, MAIL_TYPES } from '../fixtures/eip712-mail.js';
 
 const TO = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
 const BASE = { chainId: 1, nonce: 0, gas: 21000, maxFeePerGas: '100', maxPriorityFeePerGas: '1', to: TO };
@@ -172,26 +173,12 @@ test('messages: bounds and encodings', () => {
   assertKeymeshError(() => parsePersonalMessage('\ud800'), /Unicode/);
 });
 
-const MAIL_TYPES = {
-  Person: [
-    { name: 'name', type: 'string' },
-    { name: 'wallet', type: 'address' },
-  ],
-  Mail: [
-    { name: 'from', type: 'Person' },
-    { name: 'to', type: 'Person' },
-    { name: 'contents', type: 'string' },
-  ],
-};
+// The EIP-712 Mail example, its domain without verifyingContract.
 const MAIL = {
   types: MAIL_TYPES,
   primaryType: 'Mail',
   domain: { name: 'Ether Mail', version: '1', chainId: 1 },
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
-  },
+  message: EIP712_MAIL.message,
 };
 const td = (over: Record<string, unknown>) => () => parseTypedData({ ...MAIL, ...over });
 const withMessage = (m: Record<string, unknown>) => td({ message: { ...MAIL.message, ...m } });

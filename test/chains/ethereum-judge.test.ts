@@ -27,6 +27,7 @@ import {
 } from '../../src/chains/ethereum/index.js';
 import { ecdsaSign } from './_enclave.js';
 import { hex } from './_assert.js';
+import { MAIL } from '../fixtures/eip712-mail.js';
 
 const KEY = sha256(new TextEncoder().encode('keymesh ethereum judge key'));
 const wallet = new Wallet('0x' + hex(KEY));
@@ -331,38 +332,6 @@ const RICH = {
     blob: '0x00ff00ff',
     note: 'line one\nline "two"',
     expiry: '18446744073709551615',
-  },
-};
-
-const MAIL = {
-  types: {
-    EIP712Domain: [
-      { name: 'name', type: 'string' },
-      { name: 'version', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'verifyingContract', type: 'address' },
-    ],
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  domain: {
-    name: 'Ether Mail',
-    version: '1',
-    chainId: 1,
-    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
-  },
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
   },
 };
 

@@ -20,6 +20,7 @@ import {
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ecdsaSign } from './_enclave.js';
 import { hex, unhex } from './_assert.js';
+import { MAIL } from '../fixtures/eip712-mail.js';
 
 const to32 = (n: bigint) => unhex(n.toString(16).padStart(64, '0'));
 
@@ -59,38 +60,6 @@ test('EIP-155 example transaction: signing data, signing hash, signature and raw
   assert.deepEqual(sig, published);
   assert.equal(assembleSignedTransaction(tx, sig).rawTransaction, raw);
 });
-
-const MAIL = {
-  types: {
-    EIP712Domain: [
-      { name: 'name', type: 'string' },
-      { name: 'version', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'verifyingContract', type: 'address' },
-    ],
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  domain: {
-    name: 'Ether Mail',
-    version: '1',
-    chainId: 1,
-    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
-  },
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
-  },
-};
 
 test('EIP-712 Mail example: signing hash and the published signature by keccak256("cow")', () => {
   const td = parseTypedData(MAIL);

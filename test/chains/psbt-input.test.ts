@@ -12,6 +12,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { KeymeshError } from '../../src/errors.js';
 import { bitcoinAddresses, parseBitcoinNetwork, planPsbtSigning } from '../../src/chains/bitcoin/index.js';
 import { assertKeymeshError, prng } from './_assert.js';
+import { p2shP2wpkh, trInput, txid, witnessInput } from '../helpers/psbt.js';
 
 bitcoin.initEccLib(ecc);
 const net = bitcoin.networks.bitcoin;
@@ -19,17 +20,11 @@ const priv = sha256(new TextEncoder().encode('psbt input tests'));
 const pub = secp256k1.getPublicKey(priv, true);
 const wpkh = bitcoin.payments.p2wpkh({ pubkey: pub, network: net });
 const tr = bitcoin.payments.p2tr({ internalPubkey: pub.slice(1), network: net });
-const txid = (n: number) => new Uint8Array(32).fill(n);
 
 function basePsbt(): bitcoin.Psbt {
   const psbt = new bitcoin.Psbt({ network: net });
-  psbt.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
-  psbt.addInput({
-    hash: txid(2),
-    index: 0,
-    witnessUtxo: { script: tr.output!, value: 10_000n },
-    tapInternalKey: pub.slice(1),
-  });
+  psbt.addInput(witnessInput(txid(1), 0, wpkh, 10_000n));
+  psbt.addInput(trInput(txid(2), 0, tr, 10_000n, pub.slice(1)));
   psbt.addOutput({ address: wpkh.address!, value: 19_000n });
   return psbt;
 }
@@ -68,16 +63,13 @@ test('psbt: an input without UTXO data is refused, naming it', () => {
 });
 
 test('psbt: scripts that do not match their outputs are refused on inputs we would sign', () => {
-  const sh = bitcoin.payments.p2sh({
-    redeem: bitcoin.payments.p2wpkh({ pubkey: pub, network: net }),
-    network: net,
-  });
+  const sh = p2shP2wpkh(pub, net);
   const other = bitcoin.payments.p2wpkh({
     pubkey: secp256k1.getPublicKey(sha256(Uint8Array.of(2)), true),
     network: net,
   });
   const p = new bitcoin.Psbt({ network: net });
-  p.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: sh.output!, value: 10_000n } });
+  p.addInput(witnessInput(txid(1), 0, sh, 10_000n));
   p.addOutput({ address: wpkh.address!, value: 9_000n });
   // bitcoinjs-lib checks scripts as they are added, so the mismatched one is set through btc-signer.
   const t = Transaction.fromPSBT(Buffer.from(p.toBase64(), 'base64'), { disableScriptCheck: true });
@@ -91,7 +83,7 @@ test('psbt: scripts that do not match their outputs are refused on inputs we wou
   const ms2 = bitcoin.payments.p2ms({ m: 1, pubkeys: [pub, pub], network: net });
   const wsh = bitcoin.payments.p2wsh({ redeem: ms, network: net });
   const q = new bitcoin.Psbt({ network: net });
-  q.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wsh.output!, value: 10_000n } });
+  q.addInput(witnessInput(txid(1), 0, wsh, 10_000n));
   q.addOutput({ address: wpkh.address!, value: 9_000n });
   const u = Transaction.fromPSBT(Buffer.from(q.toBase64(), 'base64'), { disableScriptCheck: true });
   u.updateInput(0, { witnessScript: ms2.output! });
@@ -117,14 +109,8 @@ test('psbt: sighash types are checked on the inputs we would sign', () => {
   // bitcoinjs-lib refuses to write some of these types, so btc-signer sets them.
   const bad = (t: number, withTaproot: boolean) => {
     const p = new bitcoin.Psbt({ network: net });
-    if (withTaproot)
-      p.addInput({
-        hash: txid(1),
-        index: 0,
-        witnessUtxo: { script: tr.output!, value: 10_000n },
-        tapInternalKey: pub.slice(1),
-      });
-    else p.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
+    if (withTaproot) p.addInput(trInput(txid(1), 0, tr, 10_000n, pub.slice(1)));
+    else p.addInput(witnessInput(txid(1), 0, wpkh, 10_000n));
     p.addOutput({ address: wpkh.address!, value: 9_000n });
     const tx = Transaction.fromPSBT(Buffer.from(p.toBase64(), 'base64'));
     tx.updateInput(0, { sighashType: t });
@@ -138,7 +124,7 @@ test('psbt: sighash types are checked on the inputs we would sign', () => {
   assertKeymeshError(plan(bad(0x84, true)), /sighash type 132, which is not valid for taproot/);
   // SIGHASH_SINGLE needs the output of the same index.
   const single = new bitcoin.Psbt({ network: net });
-  single.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
+  single.addInput(witnessInput(txid(1), 0, wpkh, 10_000n));
   single.addInput({
     hash: txid(2),
     index: 0,

@@ -22,6 +22,16 @@ import {
 } from '../../src/chains/bitcoin/index.js';
 import { ecdsaSign, schnorrTaprootSign } from './_enclave.js';
 import { assertKeymeshError } from './_assert.js';
+import {
+  judge,
+  p2shP2wpkh,
+  shWpkhInput,
+  trInput,
+  txid,
+  validator,
+  witnessInput,
+  xonly,
+} from '../helpers/psbt.js';
 
 bitcoin.initEccLib(ecc);
 
@@ -33,14 +43,6 @@ const NETS: Record<BitcoinNetwork, bitcoin.Network> = {
 
 const keyOf = (label: string) => sha256(new TextEncoder().encode(label));
 const pubOf = (priv: Uint8Array) => secp256k1.getPublicKey(priv, true);
-const xonly = (pub: Uint8Array) => pub.slice(1);
-const txid = (n: number) => new Uint8Array(32).fill(n);
-
-/** bitcoinjs' signature validator: Schnorr for x-only keys, ECDSA otherwise. */
-const validator = (pubkey: Uint8Array, msghash: Uint8Array, signature: Uint8Array): boolean =>
-  pubkey.length === 32
-    ? ecc.verifySchnorr(msghash, pubkey, signature)
-    : ecc.verify(msghash, pubkey, signature);
 
 /** Sign a plan the way the enclave would: single key `priv`, or derive each request's path from `seed`. */
 function enclaveSign(plan: PsbtSigningPlan, key: { priv?: Uint8Array; seed?: Uint8Array }): PsbtSignature[] {
@@ -66,26 +68,13 @@ function signWith(
   return { plan, out, psbt: bitcoin.Psbt.fromBase64(out.psbt, { network: NETS[network] }) };
 }
 
-function judge(psbt: bitcoin.Psbt): bitcoin.Transaction {
-  assert.equal(
-    psbt.validateSignaturesOfAllInputs(validator),
-    true,
-    'bitcoinjs-lib validates every signature',
-  );
-  psbt.finalizeAllInputs();
-  return psbt.extractTransaction();
-}
-
 test('single key: P2WPKH, P2SH-P2WPKH, P2TR (BIP86) and P2PKH inputs, validated and finalized by bitcoinjs-lib', () => {
   const network: BitcoinNetwork = 'regtest';
   const net = NETS[network];
   const priv = keyOf('psbt single key');
   const pub = pubOf(priv);
   const wpkh = bitcoin.payments.p2wpkh({ pubkey: pub, network: net });
-  const shwpkh = bitcoin.payments.p2sh({
-    redeem: bitcoin.payments.p2wpkh({ pubkey: pub, network: net }),
-    network: net,
-  });
+  const shwpkh = p2shP2wpkh(pub, net);
   const tr = bitcoin.payments.p2tr({ internalPubkey: xonly(pub), network: net });
   const pkh = bitcoin.payments.p2pkh({ pubkey: pub, network: net });
   // The legacy input's full previous transaction.
@@ -94,19 +83,9 @@ test('single key: P2WPKH, P2SH-P2WPKH, P2TR (BIP86) and P2PKH inputs, validated 
   prev.addOutput(pkh.output!, 70_000n);
 
   const psbt = new bitcoin.Psbt({ network: net });
-  psbt.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 100_000n } });
-  psbt.addInput({
-    hash: txid(2),
-    index: 1,
-    witnessUtxo: { script: shwpkh.output!, value: 50_000n },
-    redeemScript: shwpkh.redeem!.output!,
-  });
-  psbt.addInput({
-    hash: txid(3),
-    index: 2,
-    witnessUtxo: { script: tr.output!, value: 80_000n },
-    tapInternalKey: xonly(pub),
-  });
+  psbt.addInput(witnessInput(txid(1), 0, wpkh, 100_000n));
+  psbt.addInput(shWpkhInput(txid(2), 1, shwpkh, 50_000n));
+  psbt.addInput(trInput(txid(3), 2, tr, 80_000n, xonly(pub)));
   psbt.addInput({ hash: prev.getHash(), index: 0, nonWitnessUtxo: prev.toBuffer() });
   psbt.addOutput({ address: wpkh.address!, value: 290_000n });
   psbt.addOutput({ address: tr.address!, value: 9_000n });
@@ -219,10 +198,7 @@ test('HD root: inputs found by master fingerprint and path (bip32Derivation / ta
   const P86 = "m/86'/1'/0'/0/7";
   const P48 = "m/48'/1'/0'/2'/0/0";
   const wpkh = bitcoin.payments.p2wpkh({ pubkey: at(P84), network: net });
-  const shwpkh = bitcoin.payments.p2sh({
-    redeem: bitcoin.payments.p2wpkh({ pubkey: at(P49), network: net }),
-    network: net,
-  });
+  const shwpkh = p2shP2wpkh(at(P49), net);
   const tr = bitcoin.payments.p2tr({ internalPubkey: xonly(at(P86)), network: net });
   const cosigner = pubOf(keyOf('external cosigner'));
   const ms = bitcoin.payments.p2ms({ m: 2, pubkeys: [at(P48), cosigner].sort(Buffer.compare), network: net });
@@ -261,7 +237,7 @@ test('HD root: inputs found by master fingerprint and path (bip32Derivation / ta
       { masterFingerprint: Uint8Array.of(1, 2, 3, 4), pubkey: cosigner, path: "m/48'/1'/0'/2'/0/0" },
     ],
   });
-  psbt.addInput({ hash: txid(5), index: 0, witnessUtxo: { script: foreign.output!, value: 40_000n } });
+  psbt.addInput(witnessInput(txid(5), 0, foreign, 40_000n));
   psbt.addOutput({ address: wpkh.address!, value: 199_000n });
 
   const { plan, out, psbt: signed } = signWith(psbt, network, { masterFingerprint: fp }, { seed });
@@ -313,8 +289,8 @@ test('policy hooks: a request left unsigned stays unsigned', () => {
   const priv = keyOf('partial');
   const wpkh = bitcoin.payments.p2wpkh({ pubkey: pubOf(priv), network: net });
   const psbt = new bitcoin.Psbt({ network: net });
-  psbt.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
-  psbt.addInput({ hash: txid(2), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
+  psbt.addInput(witnessInput(txid(1), 0, wpkh, 10_000n));
+  psbt.addInput(witnessInput(txid(2), 0, wpkh, 10_000n));
   psbt.addOutput({ address: wpkh.address!, value: 19_000n });
   const plan = planPsbtSigning(psbt.toBase64(), network, { publicKey: pubOf(priv) });
   const sigs = enclaveSign(plan, { priv });

@@ -12,6 +12,16 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
 import * as ecc from 'tiny-secp256k1';
 import { startNode, type TestNode } from '../helpers/node.js';
+import {
+  judge,
+  p2shP2wpkh,
+  shWpkhInput,
+  trInput,
+  txid,
+  validator,
+  witnessInput,
+  xonly,
+} from '../helpers/psbt.js';
 
 bitcoin.initEccLib(ecc);
 const ECPair = ECPairFactory(ecc);
@@ -23,8 +33,6 @@ type Signed = { psbt: string; signedInputs: number[] };
 const PRIV = createHash('sha256').update('keymesh e2e bitcoin key').digest();
 const pair = ECPair.fromPrivateKey(PRIV, { network: net });
 const pub = Uint8Array.from(pair.publicKey);
-const xonly = (p: Uint8Array) => p.slice(1, 33);
-const txid = (n: number) => Buffer.alloc(32, n);
 
 let node: TestNode;
 let keyId: string;
@@ -40,28 +48,12 @@ function assertError(r: { status: number; body: unknown }, status: number, code?
 const signPsbt = (id: string, body: unknown, tok?: string | null) =>
   node.api<Signed>('POST', `/v1/keys/${id}/bitcoin/psbt`, body, tok);
 
-const validator = (pubkey: Uint8Array, msghash: Uint8Array, signature: Uint8Array): boolean =>
-  pubkey.length === 32
-    ? ecc.verifySchnorr(msghash, pubkey, signature)
-    : ecc.verify(msghash, pubkey, signature);
-
-/** bitcoinjs-lib's verdict: every signature valid, every input finalized, the transaction extracted. */
-function judge(psbt: bitcoin.Psbt): bitcoin.Transaction {
-  assert.equal(
-    psbt.validateSignaturesOfAllInputs(validator),
-    true,
-    'bitcoinjs-lib validates every signature',
-  );
-  psbt.finalizeAllInputs();
-  return psbt.extractTransaction();
-}
-
 const wpkh = bitcoin.payments.p2wpkh({ pubkey: pub, network: net });
 
 /** One input paying to this key's P2WPKH, with the UTXO data a signer needs. */
 function simplePsbt(): bitcoin.Psbt {
   const p = new bitcoin.Psbt({ network: net });
-  p.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 100_000n } });
+  p.addInput(witnessInput(txid(1), 0, wpkh, 100_000n));
   p.addOutput({ address: wpkh.address!, value: 99_000n });
   return p;
 }
@@ -82,28 +74,15 @@ after(async () => {
 
 describe('Keymesh signs, bitcoinjs-lib validates, finalizes and extracts', () => {
   test('P2WPKH, P2SH-P2WPKH and P2TR key path (BIP86) inputs of one key, matched by script', async () => {
-    const shwpkh = bitcoin.payments.p2sh({
-      redeem: bitcoin.payments.p2wpkh({ pubkey: pub, network: net }),
-      network: net,
-    });
+    const shwpkh = p2shP2wpkh(pub, net);
     const tr = bitcoin.payments.p2tr({ internalPubkey: xonly(pub), network: net });
     const stranger = bitcoin.payments.p2wpkh({ pubkey: ECPair.makeRandom().publicKey, network: net });
     const psbt = new bitcoin.Psbt({ network: net });
-    psbt.addInput({ hash: txid(1), index: 0, witnessUtxo: { script: wpkh.output!, value: 100_000n } });
-    psbt.addInput({
-      hash: txid(2),
-      index: 1,
-      witnessUtxo: { script: shwpkh.output!, value: 50_000n },
-      redeemScript: shwpkh.redeem!.output!,
-    });
-    psbt.addInput({
-      hash: txid(3),
-      index: 2,
-      witnessUtxo: { script: tr.output!, value: 80_000n },
-      tapInternalKey: xonly(pub),
-    });
+    psbt.addInput(witnessInput(txid(1), 0, wpkh, 100_000n));
+    psbt.addInput(shWpkhInput(txid(2), 1, shwpkh, 50_000n));
+    psbt.addInput(trInput(txid(3), 2, tr, 80_000n, xonly(pub)));
     // Someone else's input: left for them.
-    psbt.addInput({ hash: txid(4), index: 0, witnessUtxo: { script: stranger.output!, value: 1_000n } });
+    psbt.addInput(witnessInput(txid(4), 0, stranger, 1_000n));
     psbt.addOutput({ address: tr.address!, value: 229_000n });
 
     const r = await signPsbt(keyId, { psbt: psbt.toBase64(), network: 'regtest' });
@@ -123,19 +102,9 @@ describe('Keymesh signs, bitcoinjs-lib validates, finalizes and extracts', () =>
 
     // And a PSBT that is all ours extracts to a complete transaction.
     const mine = new bitcoin.Psbt({ network: net });
-    mine.addInput({ hash: txid(5), index: 0, witnessUtxo: { script: wpkh.output!, value: 10_000n } });
-    mine.addInput({
-      hash: txid(6),
-      index: 0,
-      witnessUtxo: { script: shwpkh.output!, value: 20_000n },
-      redeemScript: shwpkh.redeem!.output!,
-    });
-    mine.addInput({
-      hash: txid(7),
-      index: 0,
-      witnessUtxo: { script: tr.output!, value: 30_000n },
-      tapInternalKey: xonly(pub),
-    });
+    mine.addInput(witnessInput(txid(5), 0, wpkh, 10_000n));
+    mine.addInput(shWpkhInput(txid(6), 0, shwpkh, 20_000n));
+    mine.addInput(trInput(txid(7), 0, tr, 30_000n, xonly(pub)));
     mine.addOutput({ address: wpkh.address!, value: 59_000n });
     const r2 = await signPsbt(keyId, { psbt: mine.toBase64(), network: 'regtest' });
     assert.deepEqual(r2.body.signedInputs, [0, 1, 2]);
@@ -232,10 +201,7 @@ describe('HD roots: inputs found by master fingerprint and derivation path', () 
     const cosigner = ECPair.fromPrivateKey(createHash('sha256').update('hd co-signer').digest(), {
       network: net,
     });
-    const sh = bitcoin.payments.p2sh({
-      redeem: bitcoin.payments.p2wpkh({ pubkey: at(P49), network: net }),
-      network: net,
-    });
+    const sh = p2shP2wpkh(at(P49), net);
     const w = bitcoin.payments.p2wpkh({ pubkey: at(P84), network: net });
     const tr = bitcoin.payments.p2tr({ internalPubkey: xonly(at(P86)), network: net });
     const ms = bitcoin.payments.p2ms({
@@ -296,7 +262,7 @@ describe('HD roots: inputs found by master fingerprint and derivation path', () 
     const fp = Buffer.from(root.fingerprint.slice(2), 'hex');
     const w = bitcoin.payments.p2wpkh({ pubkey: at("m/84'/1'/0'/0/0"), network: net });
     const psbt = new bitcoin.Psbt({ network: net });
-    psbt.addInput({ hash: txid(24), index: 0, witnessUtxo: { script: w.output!, value: 20_000n } });
+    psbt.addInput(witnessInput(txid(24), 0, w, 20_000n));
     psbt.addInput({
       hash: txid(25),
       index: 0,
@@ -379,7 +345,7 @@ describe('refusals', () => {
 
   test('outputs above the inputs, and a bad sighash, are 400', async () => {
     const over = new bitcoin.Psbt({ network: net });
-    over.addInput({ hash: txid(13), index: 0, witnessUtxo: { script: wpkh.output!, value: 1_000n } });
+    over.addInput(witnessInput(txid(13), 0, wpkh, 1_000n));
     over.addOutput({ address: wpkh.address!, value: 2_000n });
     assertError(await signPsbt(keyId, { psbt: over.toBase64(), network: 'regtest' }), 400);
     const bad = simplePsbt();

@@ -21,6 +21,7 @@ import {
 } from 'ethers';
 import { startEvm, type LocalEvm } from '../helpers/evm.js';
 import { startNode, type TestNode } from '../helpers/node.js';
+import { MAIL, MAIL_TYPES } from '../fixtures/eip712-mail.js';
 
 type Err = { error: { code: string; message: string } };
 type Signed = { rawTransaction: string; hash: string; from: string };
@@ -241,39 +242,6 @@ const CASES: Case[] = [
     },
   },
 ];
-
-const MAIL = {
-  types: {
-    EIP712Domain: [
-      { name: 'name', type: 'string' },
-      { name: 'version', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'verifyingContract', type: 'address' },
-    ],
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  domain: {
-    name: 'Ether Mail',
-    version: '1',
-    chainId: 1,
-    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
-  },
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
-  },
-};
-const { EIP712Domain: _domainType, ...MAIL_TYPES } = MAIL.types;
 
 describe('byte-equal to ethers Wallet for the same key and input', () => {
   test('transactions: legacy (EIP-155), EIP-2930, EIP-1559, EIP-4844, EIP-7702', async () => {

@@ -22,6 +22,7 @@ import { Transaction, verifyMessage } from 'ethers';
 import { HDKey as Slip10Key } from 'micro-key-producer/slip10.js';
 import * as ecc from 'tiny-secp256k1';
 import { removeDir, startNode, type TestNode } from '../helpers/node.js';
+import { validator } from '../helpers/psbt.js';
 
 bitcoin.initEccLib(ecc);
 
@@ -374,10 +375,6 @@ test('a PSBT naming the root by master fingerprint and path is signed (bitcoinjs
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.signedInputs, [0, 1]);
   const signed = bitcoin.Psbt.fromBase64(r.body.psbt, { network: net });
-  const validator = (pubkey: Uint8Array, msghash: Uint8Array, signature: Uint8Array) =>
-    pubkey.length === 32
-      ? ecc.verifySchnorr(msghash, pubkey, signature)
-      : ecc.verify(msghash, pubkey, signature);
   assert.equal(signed.validateSignaturesOfAllInputs(validator), true);
   signed.finalizeAllInputs();
   assert.ok(signed.extractTransaction().toHex().length > 0);

@@ -10,6 +10,7 @@ import { HDNodeWallet, keccak256, Transaction, TypedDataEncoder, Wallet } from '
 import { createWalletClient, custom, http, type Hex } from 'viem';
 import { mainnet } from 'viem/chains';
 import { startNode, type TestNode } from '../helpers/node.js';
+import { MAIL, MAIL_TYPES } from '../fixtures/eip712-mail.js';
 
 interface RpcErr {
   code: number;
@@ -92,39 +93,6 @@ const TX_ETHERS = {
   to: TO,
   value: 10n ** 18n,
 };
-
-const MAIL = {
-  types: {
-    EIP712Domain: [
-      { name: 'name', type: 'string' },
-      { name: 'version', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'verifyingContract', type: 'address' },
-    ],
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallet', type: 'address' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person' },
-      { name: 'contents', type: 'string' },
-    ],
-  },
-  primaryType: 'Mail',
-  domain: {
-    name: 'Ether Mail',
-    version: '1',
-    chainId: 1,
-    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
-  },
-  message: {
-    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
-    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
-    contents: 'Hello, Bob!',
-  },
-};
-const { EIP712Domain: _d, ...MAIL_TYPES } = MAIL.types;
 
 before(async () => {
   node = await startNode();

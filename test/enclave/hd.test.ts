@@ -35,6 +35,8 @@ import { bitcoinAddresses } from '../../src/chains/bitcoin/address.js';
 import { ethereumAddress } from '../../src/chains/ethereum/address.js';
 import { makeTempDir, type TempDir } from '../helpers/tmp.js';
 import { expectCode, expectCodeAsync, hex, unhex, utf8 } from './_support.js';
+import { BIP32_VECTORS } from '../fixtures/bip32.js';
+import { SLIP10_V1, SLIP10_V1_SEED, SLIP10_V2, SLIP10_V2_SEED } from '../fixtures/slip10-ed25519.js';
 
 const ABANDON =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
@@ -61,197 +63,11 @@ function xpubOf(n: {
   });
 }
 
-// [path, parent fingerprint, chain code, private key, 0x00 ‖ public key]
-type Slip10Row = [string, string, string, string, string];
-
-const BIP32_VECTORS: [seed: string, chains: [path: string, xpub: string][]][] = [
-  [
-    '000102030405060708090a0b0c0d0e0f',
-    [
-      [
-        'm',
-        'xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8',
-      ],
-      [
-        'm/0H',
-        'xpub68Gmy5EdvgibQVfPdqkBBCHxA5htiqg55crXYuXoQRKfDBFA1WEjWgP6LHhwBZeNK1VTsfTFUHCdrfp1bgwQ9xv5ski8PX9rL2dZXvgGDnw',
-      ],
-      [
-        'm/0H/1',
-        'xpub6ASuArnXKPbfEwhqN6e3mwBcDTgzisQN1wXN9BJcM47sSikHjJf3UFHKkNAWbWMiGj7Wf5uMash7SyYq527Hqck2AxYysAA7xmALppuCkwQ',
-      ],
-      [
-        'm/0H/1/2H',
-        'xpub6D4BDPcP2GT577Vvch3R8wDkScZWzQzMMUm3PWbmWvVJrZwQY4VUNgqFJPMM3No2dFDFGTsxxpG5uJh7n7epu4trkrX7x7DogT5Uv6fcLW5',
-      ],
-      [
-        'm/0H/1/2H/2',
-        'xpub6FHa3pjLCk84BayeJxFW2SP4XRrFd1JYnxeLeU8EqN3vDfZmbqBqaGJAyiLjTAwm6ZLRQUMv1ZACTj37sR62cfN7fe5JnJ7dh8zL4fiyLHV',
-      ],
-      [
-        'm/0H/1/2H/2/1000000000',
-        'xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy',
-      ],
-    ],
-  ],
-  [
-    'fffcf9f6f3f0edeae7e4e1dedbd8d5d2cfccc9c6c3c0bdbab7b4b1aeaba8a5a29f9c999693908d8a8784817e7b7875726f6c696663605d5a5754514e4b484542',
-    [
-      [
-        'm',
-        'xpub661MyMwAqRbcFW31YEwpkMuc5THy2PSt5bDMsktWQcFF8syAmRUapSCGu8ED9W6oDMSgv6Zz8idoc4a6mr8BDzTJY47LJhkJ8UB7WEGuduB',
-      ],
-      [
-        'm/0',
-        'xpub69H7F5d8KSRgmmdJg2KhpAK8SR3DjMwAdkxj3ZuxV27CprR9LgpeyGmXUbC6wb7ERfvrnKZjXoUmmDznezpbZb7ap6r1D3tgFxHmwMkQTPH',
-      ],
-      [
-        'm/0/2147483647H',
-        'xpub6ASAVgeehLbnwdqV6UKMHVzgqAG8Gr6riv3Fxxpj8ksbH9ebxaEyBLZ85ySDhKiLDBrQSARLq1uNRts8RuJiHjaDMBU4Zn9h8LZNnBC5y4a',
-      ],
-      [
-        'm/0/2147483647H/1',
-        'xpub6DF8uhdarytz3FWdA8TvFSvvAh8dP3283MY7p2V4SeE2wyWmG5mg5EwVvmdMVCQcoNJxGoWaU9DCWh89LojfZ537wTfunKau47EL2dhHKon',
-      ],
-      [
-        'm/0/2147483647H/1/2147483646H',
-        'xpub6ERApfZwUNrhLCkDtcHTcxd75RbzS1ed54G1LkBUHQVHQKqhMkhgbmJbZRkrgZw4koxb5JaHWkY4ALHY2grBGRjaDMzQLcgJvLJuZZvRcEL',
-      ],
-      [
-        'm/0/2147483647H/1/2147483646H/2',
-        'xpub6FnCn6nSzZAw5Tw7cgR9bi15UV96gLZhjDstkXXxvCLsUXBGXPdSnLFbdpq8p9HmGsApME5hQTZ3emM2rnY5agb9rXpVGyy3bdW6EEgAtqt',
-      ],
-    ],
-  ],
-  [
-    '4b381541583be4423346c643850da4b320e46a87ae3d2a4e6da11eba819cd4acba45d239319ac14f863b8d5ab5a0d0c64d2e8a1e7d1457df2e5a3c51c73235be',
-    [
-      [
-        'm',
-        'xpub661MyMwAqRbcEZVB4dScxMAdx6d4nFc9nvyvH3v4gJL378CSRZiYmhRoP7mBy6gSPSCYk6SzXPTf3ND1cZAceL7SfJ1Z3GC8vBgp2epUt13',
-      ],
-      [
-        'm/0H',
-        'xpub68NZiKmJWnxxS6aaHmn81bvJeTESw724CRDs6HbuccFQN9Ku14VQrADWgqbhhTHBaohPX4CjNLf9fq9MYo6oDaPPLPxSb7gwQN3ih19Zm4Y',
-      ],
-    ],
-  ],
-  [
-    '3ddd5602285899a946114506157c7997e5444528f3003f6134712147db19b678',
-    [
-      [
-        'm',
-        'xpub661MyMwAqRbcGczjuMoRm6dXaLDEhW1u34gKenbeYqAix21mdUKJyuyu5F1rzYGVxyL6tmgBUAEPrEz92mBXjByMRiJdba9wpnN37RLLAXa',
-      ],
-      [
-        'm/0H',
-        'xpub69AUMk3qDBi3uW1sXgjCmVjJ2G6WQoYSnNHyzkmdCHEhSZ4tBok37xfFEqHd2AddP56Tqp4o56AePAgCjYdvpW2PU2jbUPFKsav5ut6Ch1m',
-      ],
-      [
-        'm/0H/1H',
-        'xpub6BJA1jSqiukeaesWfxe6sNK9CCGaujFFSJLomWHprUL9DePQ4JDkM5d88n49sMGJxrhpjazuXYWdMf17C9T5XnxkopaeS7jGk1GyyVziaMt',
-      ],
-    ],
-  ],
-];
-
-const SLIP10_V1_SEED = '000102030405060708090a0b0c0d0e0f';
-const SLIP10_V1: Slip10Row[] = [
-  [
-    'm',
-    '00000000',
-    '90046a93de5380a72b5e45010748567d5ea02bbf6522f979e05c0d8d8ca9fffb',
-    '2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7',
-    '00a4b2856bfec510abab89753fac1ac0e1112364e7d250545963f135f2a33188ed',
-  ],
-  [
-    'm/0H',
-    'ddebc675',
-    '8b59aa11380b624e81507a27fedda59fea6d0b779a778918a2fd3590e16e9c69',
-    '68e0fe46dfb67e368c75379acec591dad19df3cde26e63b93a8e704f1dade7a3',
-    '008c8a13df77a28f3445213a0f432fde644acaa215fc72dcdf300d5efaa85d350c',
-  ],
-  [
-    'm/0H/1H',
-    '13dab143',
-    'a320425f77d1b5c2505a6b1b27382b37368ee640e3557c315416801243552f14',
-    'b1d0bad404bf35da785a64ca1ac54b2617211d2777696fbffaf208f746ae84f2',
-    '001932a5270f335bed617d5b935c80aedb1a35bd9fc1e31acafd5372c30f5c1187',
-  ],
-  [
-    'm/0H/1H/2H',
-    'ebe4cb29',
-    '2e69929e00b5ab250f49c3fb1c12f252de4fed2c1db88387094a0f8c4c9ccd6c',
-    '92a5b23c0b8a99e37d07df3fb9966917f5d06e02ddbd909c7e184371463e9fc9',
-    '00ae98736566d30ed0e9d2f4486a64bc95740d89c7db33f52121f8ea8f76ff0fc1',
-  ],
-  [
-    'm/0H/1H/2H/2H',
-    '316ec1c6',
-    '8f6d87f93d750e0efccda017d662a1b31a266e4a6f5993b15f5c1f07f74dd5cc',
-    '30d1dc7e5fc04c31219ab25a27ae00b50f6fd66622f6e9c913253d6511d1e662',
-    '008abae2d66361c879b900d204ad2cc4984fa2aa344dd7ddc46007329ac76c429c',
-  ],
-  [
-    'm/0H/1H/2H/2H/1000000000H',
-    'd6322ccd',
-    '68789923a0cac2cd5a29172a475fe9e0fb14cd6adb5ad98a3fa70333e7afa230',
-    '8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793',
-    '003c24da049451555d51a7014a37337aa4e12d41e485abccfa46b47dfb2af54b7a',
-  ],
-];
-
-const SLIP10_V2_SEED =
-  'fffcf9f6f3f0edeae7e4e1dedbd8d5d2cfccc9c6c3c0bdbab7b4b1aeaba8a5a29f9c999693908d8a8784817e7b7875726f6c696663605d5a5754514e4b484542';
-const SLIP10_V2: Slip10Row[] = [
-  [
-    'm',
-    '00000000',
-    'ef70a74db9c3a5af931b5fe73ed8e1a53464133654fd55e7a66f8570b8e33c3b',
-    '171cb88b1b3c1db25add599712e36245d75bc65a1a5c9e18d76f9f2b1eab4012',
-    '008fe9693f8fa62a4305a140b9764c5ee01e455963744fe18204b4fb948249308a',
-  ],
-  [
-    'm/0H',
-    '31981b50',
-    '0b78a3226f915c082bf118f83618a618ab6dec793752624cbeb622acb562862d',
-    '1559eb2bbec5790b0c65d8693e4d0875b1747f4970ae8b650486ed7470845635',
-    '0086fab68dcb57aa196c77c5f264f215a112c22a912c10d123b0d03c3c28ef1037',
-  ],
-  [
-    'm/0H/2147483647H',
-    '1e9411b1',
-    '138f0b2551bcafeca6ff2aa88ba8ed0ed8de070841f0c4ef0165df8181eaad7f',
-    'ea4f5bfe8694d8bb74b7b59404632fd5968b774ed545e810de9c32a4fb4192f4',
-    '005ba3b9ac6e90e83effcd25ac4e58a1365a9e35a3d3ae5eb07b9e4d90bcf7506d',
-  ],
-  [
-    'm/0H/2147483647H/1H',
-    'fcadf38c',
-    '73bd9fff1cfbde33a1b846c27085f711c0fe2d66fd32e139d3ebc28e5a4a6b90',
-    '3757c7577170179c7868353ada796c839135b3d30554bbb74a4b1e4a5a58505c',
-    '002e66aa57069c86cc18249aecf5cb5a9cebbfd6fadeab056254763874a9352b45',
-  ],
-  [
-    'm/0H/2147483647H/1H/2147483646H',
-    'aca70953',
-    '0902fe8a29f9140480a00ef244bd183e8a13288e4412d8389d140aac1794825a',
-    '5837736c89570de861ebc173b1086da4f505d4adb387c6a1b1342d5e4ac9ec72',
-    '00e33c0f7d81d843c572275f287498e8d408654fdf0d1e065b84e2e6f157aab09b',
-  ],
-  [
-    'm/0H/2147483647H/1H/2147483646H/2H',
-    '422c654b',
-    '5d70af781f3a37b829f0d060924d5e960bdc02e85423494afc0b1a41bbe196d4',
-    '551d333177df541ad876a60ea71f00447931c0a9da16f227c11ea080d7391b8d',
-    '0047150c75db263559a70d5778bf36abbab30fb061ad69f69ece61a72b0cfa4fc0',
-  ],
-];
-
 // ---- crypto/hd.ts against vectors and src/hd ----------------------------------------------------
 
 test('BIP32 vectors 1-4: every chain, private derivation in the enclave, gives the published xpub', () => {
-  for (const [seed, chains] of BIP32_VECTORS) {
+  assert.equal(BIP32_VECTORS.length, 4);
+  for (const { seed, chains } of BIP32_VECTORS) {
     for (const [path, xpub] of chains) {
       const node = deriveHdNode('secp256k1', unhex(seed), parsePath(bip(path)));
       const publicKey = hdPublicKey('secp256k1', node.privateKey);
