@@ -20,6 +20,19 @@ export interface NodeConfig {
   tlsKey: string | undefined;
   logLevel: string;
   enclaveThreads: number | undefined;
+  /** Cluster mode (`--cluster`); absent, the node is the embedded single-node default. */
+  cluster: ClusterConfig | undefined;
+}
+
+export interface ClusterConfig {
+  /** etcd client URLs (http://HOST:PORT), from --cluster etcd://HOST:PORT[,HOST:PORT...]. */
+  etcd: string[];
+  region: string;
+  level: number;
+  /** The mutual-TLS peer listener (--peer HOST:PORT): forwarded calls arrive here. */
+  peer: HostPort;
+  /** What `keymesh cluster init/add-node` wrote (--cluster-dir): ca.crt, ca.key, nodes/ID/. */
+  dir: string;
 }
 
 export function parseHostPort(what: string, s: string): HostPort {
@@ -51,6 +64,11 @@ export interface StartFlags {
   'tls-key'?: string;
   'log-level'?: string;
   'enclave-threads'?: string;
+  cluster?: string;
+  region?: string;
+  level?: string;
+  peer?: string;
+  'cluster-dir'?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -78,6 +96,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const nodeId = flags['node-id'] ?? env.KEYMESH_NODE_ID;
   if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
     throw invalid('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-');
+  const cluster = loadClusterConfig(flags, env, nodeId);
   return {
     dataDir: resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh'),
     http,
@@ -89,5 +108,37 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
     tlsKey,
     logLevel,
     enclaveThreads,
+    cluster,
   };
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function loadClusterConfig(
+  flags: StartFlags,
+  env: NodeJS.ProcessEnv,
+  nodeId: string | undefined,
+): ClusterConfig | undefined {
+  const spec = flags.cluster ?? env.KEYMESH_CLUSTER;
+  const given = ['region', 'level', 'peer', 'cluster-dir'].filter(
+    (f) => flags[f as keyof StartFlags] !== undefined,
+  );
+  if (spec === undefined) {
+    if (given.length > 0) throw invalid(`--${given[0]} needs --cluster`);
+    return undefined;
+  }
+  const m = /^etcd:\/\/(.+)$/.exec(spec);
+  if (!m) throw invalid('--cluster must be etcd://HOST:PORT[,HOST:PORT...]');
+  const etcd = m[1]!.split(',').map((hp) => `http://${formatHostPort(parseHostPort('--cluster', hp))}`);
+  if (nodeId === undefined) throw invalid('a cluster node needs --node-id');
+  const region = flags.region ?? env.KEYMESH_REGION;
+  if (region === undefined || !NAME_RE.test(region))
+    throw invalid('--region must be 1 to 63 characters of A-Z a-z 0-9 ._-');
+  const level = Number(flags.level ?? env.KEYMESH_LEVEL ?? '0');
+  if (!Number.isInteger(level) || level < 0 || level > 10)
+    throw invalid('--level must be a whole number from 0 to 10');
+  const peer = parseHostPort('--peer', flags.peer ?? env.KEYMESH_PEER ?? '127.0.0.1:8521');
+  const dir = flags['cluster-dir'] ?? env.KEYMESH_CLUSTER_DIR;
+  if (dir === undefined) throw invalid('a cluster node needs --cluster-dir (made by keymesh cluster init)');
+  return { etcd, region, level, peer, dir: resolve(dir) };
 }

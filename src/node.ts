@@ -23,10 +23,22 @@ import { invalid } from './errors.js';
 import { writeFileAtomic } from './util/files.js';
 import { wipe } from './util/bytes.js';
 import { VERSION } from './version.js';
+import { nodeTlsDir, NODE_CERT_FILE, NODE_KEY_FILE } from './cli/commands/cluster.js';
+import { Membership } from './cluster/membership.js';
+import { awaitAcks, StateAcker } from './cluster/fencing.js';
+import { Forwarder, peerServerOptions, type PeerTls } from './cluster/forward.js';
+import { ClusterRouting } from './cluster/routing.js';
+import { ReplicaSync } from './cluster/sync.js';
+import { ATTESTATION_TYPE_SOFTWARE_V1, signAttestation } from './enclave/crypto/attestation.js';
+import { openEtcdStore } from './store/etcd.js';
+import { CA_FILE, CA_KEY_FILE } from './tls/certs.js';
+import type { ClusterConfig } from './config.js';
 
 export interface RunningNode {
   nodeId: string;
   httpAddress: string;
+  /** Cluster mode: the mutual-TLS peer listener. */
+  peerAddress?: string;
   adminTokenPath: string;
   stop(): Promise<void>;
 }
@@ -49,30 +61,88 @@ export async function startNode(
   let enclave: Enclave | undefined;
   let audit: AuditLog | undefined;
   let app: FastifyInstance | undefined;
+  let peerApp: FastifyInstance | undefined;
+  let membership: Membership | undefined;
+  let forwarder: Forwarder | undefined;
+  let acker: StateAcker | undefined;
+  let sync: ReplicaSync | undefined;
   const closeAll = async () => {
+    sync?.close();
+    forwarder?.close();
+    acker?.close();
     await app?.close();
+    await peerApp?.close();
+    // Closing (not leaving): the lease goes, the member record stays, so the node is known as down.
+    await membership?.close();
     await audit?.close();
     await enclave?.close();
     await store?.close();
   };
   try {
+    const clusterFiles = config.cluster ? readClusterFiles(config.cluster, nodeId) : undefined;
     enclave = await createSoftwareEnclave({
       dataDir: config.dataDir,
       dev: config.dev,
+      ...(clusterFiles ? { cluster: { nodeId, ca: clusterFiles.ca } } : {}),
       ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
       ...(config.enclaveThreads ? { threads: config.enclaveThreads } : {}),
     });
     if (opts.passphrase) wipe(opts.passphrase);
-    store = await openSqliteStore(join(config.dataDir, 'keymesh.db'));
+    const etcd = config.cluster ? await openEtcdStore(config.cluster.etcd) : undefined;
+    store = etcd ?? (await openSqliteStore(join(config.dataDir, 'keymesh.db')));
     audit = await AuditLog.open({
       path: join(config.dataDir, 'audit.db'),
       nodeId,
       onCommit: (s, n) => metrics.auditCommitted(s, n),
     });
-    const core = new Core({ nodeId, version: VERSION, store, enclave, audit, metrics });
+    const core = new Core({
+      nodeId,
+      version: VERSION,
+      store,
+      enclave,
+      audit,
+      metrics,
+      // Read through `membership`, which joins after the core exists (bootstrap needs the core).
+      ...(config.cluster && etcd
+        ? {
+            cluster: {
+              nodeId,
+              isLive: () => membership?.isLive() ?? false,
+              liveNodes: () => membership?.liveNodes() ?? [],
+              awaitApplied: async (keyId: string, revision: number, holders: readonly string[]) => {
+                await awaitAcks(etcd, keyId, revision, holders);
+              },
+            },
+          }
+        : {}),
+    });
 
     const adminTokenPath = join(config.dataDir, 'admin.token');
-    if (!(await store.get(BOOTSTRAP_KEY))) {
+    if (etcd) {
+      // Once per cluster: the node whose compare-and-set creates the marker makes the admin token
+      // and is the only one to write it to its data dir. The claim comes first so two nodes
+      // starting together cannot both make one; a crash between claim and token leaves the
+      // cluster without an admin token (remedy: delete the marker in etcd and restart a node).
+      const claim = await etcd.txn(
+        [{ key: BOOTSTRAP_KEY, modRevision: 0 }],
+        [
+          {
+            type: 'put',
+            key: BOOTSTRAP_KEY,
+            value: JSON.stringify({ by: nodeId, at: new Date().toISOString() }),
+          },
+        ],
+      );
+      if (claim.ok) {
+        const { id, token } = await bootstrapAdminToken(core.deps);
+        writeFileAtomic(adminTokenPath, token + '\n', 0o600);
+        await etcd.put(
+          BOOTSTRAP_KEY,
+          JSON.stringify({ adminTokenId: id, by: nodeId, at: new Date().toISOString() }),
+        );
+        print(`keymesh admin token written to ${adminTokenPath}`);
+      }
+    } else if (!(await store.get(BOOTSTRAP_KEY))) {
       // The file first: a crash before the marker is written just bootstraps again next start.
       const { id, token } = await bootstrapAdminToken(core.deps);
       writeFileAtomic(adminTokenPath, token + '\n', 0o600);
@@ -80,11 +150,81 @@ export async function startNode(
       print(`keymesh admin token written to ${adminTokenPath}`);
     }
 
+    let peerAddress: string | undefined;
+    let routing: ClusterRouting | undefined;
+    if (etcd && config.cluster && clusterFiles) {
+      forwarder = new Forwarder(clusterFiles.peer, { selfNodeId: nodeId });
+      routing = new ClusterRouting(nodeId, config.cluster.region, etcd, () => membership, forwarder);
+      const c = config.cluster;
+      const transport = '0x' + Buffer.from(enclave.transportPublicKey!()).toString('hex');
+      const now = Date.now();
+      // Signed here with the CA key from the cluster dir: see src/cli/commands/cluster.ts for
+      // what this does and does not prove.
+      const attestation = signAttestation(
+        {
+          type: ATTESTATION_TYPE_SOFTWARE_V1,
+          nodeId,
+          region: c.region,
+          level: c.level,
+          transportPublicKey: transport,
+          enclaveKind: 'software',
+          issuedAt: now - 60_000,
+          expiresAt: now + 30 * 86_400_000,
+        },
+        clusterFiles.caKey,
+      );
+      peerApp = await buildHttpServer({
+        core,
+        metrics,
+        version: VERSION,
+        logLevel: config.logLevel,
+        peerTls: peerServerOptions(clusterFiles.peer),
+        routing,
+      });
+      await peerApp.listen({ host: c.peer.host, port: c.peer.port });
+      const peerPort = (peerApp.server.address() as AddressInfo).port;
+      peerAddress = formatHostPort({ host: c.peer.host, port: peerPort });
+      // Every node applies (evicts the unsealed copy) and acknowledges every state change away
+      // from active; the writer waits only for the holders'. Started before joining, so that
+      // joining ends with a resync (a node is live only once it has caught up).
+      const e = enclave;
+      acker = await StateAcker.start(etcd, () => membership, {
+        holds: () => true,
+        apply: (c) => e.evict?.(c.keyId),
+        onError: (err) => process.stderr.write(`keymesh: cluster: ${err.message}\n`),
+      });
+      const a = acker;
+      membership = await Membership.join(
+        etcd,
+        {
+          id: nodeId,
+          region: c.region,
+          level: c.level,
+          endpoints: [`https://${peerAddress}`],
+          transportPublicKey: transport,
+          attestation,
+        },
+        {
+          ca: clusterFiles.ca,
+          ready: () => a.resync(),
+          onError: (e) => process.stderr.write(`keymesh: cluster: ${e.message}\n`),
+        },
+      );
+    }
+    if (etcd && membership) {
+      sync = new ReplicaSync(etcd, nodeId, membership, enclave, (e) =>
+        process.stderr.write(`keymesh: cluster sync: ${e.message}\n`),
+      );
+      sync.start();
+    }
+    const m = membership;
     app = await buildHttpServer({
       core,
       metrics,
       version: VERSION,
       logLevel: config.logLevel,
+      ...(m ? { cluster: { selfId: nodeId, isLive: () => m.isLive(), nodes: () => m.nodes() } } : {}),
+      ...(routing ? { routing } : {}),
       ...(config.tlsCert && config.tlsKey
         ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
         : {}),
@@ -92,12 +232,14 @@ export async function startNode(
     await app.listen({ host: config.http.host, port: config.http.port });
     const addr = app.server.address() as AddressInfo;
     const httpAddress = formatHostPort({ host: config.http.host, port: addr.port });
+    if (peerAddress) print(`keymesh cluster peer=${peerAddress} region=${config.cluster!.region}`);
     print(`keymesh ready http=${httpAddress} kmip=off node=${nodeId}`);
 
     let stopping: Promise<void> | undefined;
     return {
       nodeId,
       httpAddress,
+      ...(peerAddress ? { peerAddress } : {}),
       adminTokenPath,
       stop: () => (stopping ??= closeAll()),
     };
@@ -105,6 +247,20 @@ export async function startNode(
     await closeAll().catch(() => undefined);
     throw e;
   }
+}
+
+/** The cluster dir's files this node needs (keymesh cluster init / add-node). */
+function readClusterFiles(c: ClusterConfig, nodeId: string): { ca: string; caKey: string; peer: PeerTls } {
+  const nodeDir = nodeTlsDir(c.dir, nodeId);
+  const read = (p: string, what: string) => {
+    if (!existsSync(p)) throw invalid(`${p} is missing: ${what}`);
+    return readFileSync(p, 'utf8');
+  };
+  const ca = read(join(c.dir, CA_FILE), 'run keymesh cluster init --dir DIR');
+  const caKey = read(join(c.dir, CA_KEY_FILE), 'run keymesh cluster init --dir DIR');
+  const cert = read(join(nodeDir, NODE_CERT_FILE), `run keymesh cluster add-node --node-id ${nodeId}`);
+  const key = read(join(nodeDir, NODE_KEY_FILE), `run keymesh cluster add-node --node-id ${nodeId}`);
+  return { ca, caKey, peer: { ca, cert, key } };
 }
 
 /**

@@ -4,6 +4,7 @@
 import { isKeymeshError } from '../errors.js';
 import { CliError, EXIT } from './client.js';
 import { auditCommand } from './commands/audit.js';
+import { clusterCommand } from './commands/cluster.js';
 import { keysCommand } from './commands/keys.js';
 import { tokensCommand } from './commands/tokens.js';
 
@@ -12,6 +13,7 @@ const USAGE = `usage: keymesh <command>
   keys create|import|list|get|sign|verify|state|destroy
   tokens create|list|revoke
   audit list|verify
+  cluster init --dir D | cluster add-node --dir D --node-id ID
 Client options: --url URL, --token T | --token-file F (or KEYMESH_TOKEN; default DIR/admin.token),
 --data-dir DIR, --json`;
 
@@ -30,6 +32,8 @@ async function main(argv: string[]): Promise<void> {
       return tokensCommand(sub, rest);
     case 'audit':
       return auditCommand(sub, rest);
+    case 'cluster':
+      return clusterCommand(sub, rest);
     case 'help':
     case '--help':
     case '-h':

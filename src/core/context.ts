@@ -15,6 +15,23 @@ export interface CoreMetrics {
   signed(algorithm: string): void;
 }
 
+/**
+ * Cluster mode (src/node.ts wires it from src/cluster/membership.ts): what the core needs of the
+ * cluster to place a new key and to know whether this node may sign right now.
+ */
+export interface ClusterDeps {
+  nodeId: string;
+  /** Registered, lease held and caught up (Membership.isLive): checked right before signing. */
+  isLive(): boolean;
+  /** Live, attested nodes: the candidates for a new key's replicas. */
+  liveNodes(): { id: string; region: string; level: number; attestation: unknown }[];
+  /**
+   * After a state change committed at `revision`: resolves once every live holder has applied it
+   * (acknowledged through etcd) or been fenced (src/cluster/fencing.ts awaitAcks).
+   */
+  awaitApplied(keyId: string, revision: number, holders: readonly string[]): Promise<void>;
+}
+
 export interface CoreDeps {
   nodeId: string;
   version: string;
@@ -22,6 +39,7 @@ export interface CoreDeps {
   enclave: Enclave;
   audit: AuditSink;
   metrics: CoreMetrics;
+  cluster?: ClusterDeps;
 }
 
 /** A request as an interface hands it to the core. */

@@ -14,6 +14,7 @@ import { destroyKey, setKeyState } from './keys/state.js';
 import { verifyWithKey, type VerifyInput } from './keys/verify.js';
 import type { SignInput } from './keys/input.js';
 import { authenticate } from './tokens/authenticate.js';
+import { registerReplicaHolder } from './keys/record.js';
 import { createToken, type CreateTokenInput } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
@@ -44,7 +45,9 @@ interface OpSpec {
 }
 
 export class Core {
-  constructor(readonly deps: CoreDeps) {}
+  constructor(readonly deps: CoreDeps) {
+    if (deps.cluster) registerReplicaHolder(deps.store, deps.cluster);
+  }
 
   private async perform<T>(cred: Credential, spec: OpSpec, fn: (ctx: OpContext) => Promise<T>): Promise<T> {
     let caller: Caller | undefined;

@@ -2,7 +2,7 @@
 // waits for its ready line, and offers a small HTTP client. Every started process is killed when
 // the test process exits, so a failed test leaves nothing running.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,7 +111,9 @@ export async function startNode(opts: StartOptions = {}): Promise<TestNode> {
     });
   });
   const url = `http://${ready[1]}`;
-  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  // In a cluster only the node that bootstrapped it has the admin token file.
+  const tokenFile = join(dataDir, 'admin.token');
+  const adminToken = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
 
   const node: TestNode = {
     dataDir,

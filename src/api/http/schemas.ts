@@ -22,6 +22,17 @@ export const ErrorSchema = {
   required: ['error'],
 } as const;
 
+/** Cluster mode: which nodes may hold a key (checked in full by src/cluster/placement.ts). */
+const placement = {
+  type: 'object',
+  description: 'cluster only: {regions?: [..], minLevel?: n, replicas?: n}; default every node',
+  properties: {
+    regions: { type: 'array', items: { type: 'string', maxLength: 63 }, maxItems: 32 },
+    minLevel: { type: 'integer' },
+    replicas: { type: 'integer' },
+  },
+} as const;
+
 export const KeySchema = {
   $id: 'Key',
   type: 'object',
@@ -109,6 +120,7 @@ export const schemas = {
           type: 'boolean',
           description: 'true: an HD root (secp256k1 or ed25519) with a fresh BIP39 mnemonic held inside',
         },
+        placement,
       },
       required: ['name', 'algorithm'],
       additionalProperties: false,
@@ -132,6 +144,7 @@ export const schemas = {
           maxLength: 1024,
           description: 'optional BIP39 passphrase, with mnemonic',
         },
+        placement,
       },
       required: ['name', 'algorithm'],
       additionalProperties: false,

@@ -18,6 +18,11 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'log-level': { type: 'string' },
   'enclave-threads': { type: 'string' },
+  cluster: { type: 'string' },
+  region: { type: 'string' },
+  level: { type: 'string' },
+  peer: { type: 'string' },
+  'cluster-dir': { type: 'string' },
 } as const;
 
 export async function startCommand(argv: string[]): Promise<void> {

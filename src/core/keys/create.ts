@@ -4,7 +4,9 @@
 // HD roots (`"hd": true`, or an imported `mnemonic`): secp256k1 (BIP32) or ed25519 (SLIP-10). The
 // mnemonic goes to the enclave as UTF-8 bytes, zeroed here once handed over; it is checked there
 // and never stored, logged or echoed (a refusal names a word's position, not the word).
-import type { Algorithm, NewKey } from '../../enclave/enclave.js';
+import type { Algorithm, NewKey, WrapRequest } from '../../enclave/enclave.js';
+import { parsePlacement, placeReplicas, type Placement } from '../../cluster/placement.js';
+import { createWithReplicasTxn, type ReplicaRecord } from '../../cluster/replicas.js';
 import { conflict, invalid, KeymeshError } from '../../errors.js';
 import { encodeXpub } from '../../hd/bip32.js';
 import { MAX_MNEMONIC_LENGTH, MAX_PASSPHRASE_LENGTH } from '../../hd/bip39.js';
@@ -20,6 +22,8 @@ export interface CreateKeyInput {
   labels?: unknown;
   /** true: an HD root with a fresh 24-word BIP39 mnemonic held inside the enclave. */
   hd?: unknown;
+  /** Cluster mode: {regions?, minLevel?, replicas?}; default every node. */
+  placement?: unknown;
 }
 
 export interface ImportKeyInput extends Omit<CreateKeyInput, 'hd'> {
@@ -28,6 +32,34 @@ export interface ImportKeyInput extends Omit<CreateKeyInput, 'hd'> {
   mnemonic?: unknown;
   /** BIP39 passphrase ("25th word"), with mnemonic only. */
   passphrase?: unknown;
+}
+
+/**
+ * Cluster mode: where a new key goes. Every eligible live, attested node gets a replica
+ * (PLACEMENT_UNSATISFIABLE when too few are); the enclave re-checks each recipient's attestation
+ * and its attested region and level. Outside a cluster a placement is refused, not ignored.
+ */
+function placeKey(
+  ctx: OpContext,
+  input: { placement?: unknown },
+): { placement: Placement; wrap: WrapRequest } | undefined {
+  const cluster = ctx.deps.cluster;
+  if (!cluster) {
+    if (input.placement !== undefined) throw invalid('placement needs a cluster (this node runs alone)');
+    return undefined;
+  }
+  const placement = parsePlacement(input.placement);
+  const targets = placeReplicas(cluster.liveNodes(), placement);
+  return {
+    placement,
+    wrap: {
+      recipients: targets.map((n) => ({ nodeId: n.id, attestation: n.attestation })),
+      constraint: {
+        ...(placement.regions ? { regions: placement.regions } : {}),
+        ...(placement.minLevel !== undefined ? { minLevel: placement.minLevel } : {}),
+      },
+    },
+  };
 }
 
 function assertHdAlgorithm(algorithm: Algorithm): void {
@@ -52,10 +84,17 @@ export async function createKey(ctx: OpContext, input: CreateKeyInput): Promise<
   if (input.hd !== undefined && typeof input.hd !== 'boolean') throw invalid('hd must be true or false');
   const hd = input.hd === true;
   if (hd) assertHdAlgorithm(algorithm);
+  const placed = placeKey(ctx, input);
   const id = newId();
   await assertNameFree(ctx, name);
-  const made = await ctx.deps.enclave.generate({ keyId: id, version: 1, algorithm, ...(hd ? { hd } : {}) });
-  return persist(ctx, { id, name, algorithm, labels, origin: 'generated' }, made);
+  const made = await ctx.deps.enclave.generate({
+    keyId: id,
+    version: 1,
+    algorithm,
+    ...(hd ? { hd } : {}),
+    ...(placed ? { replicas: placed.wrap } : {}),
+  });
+  return persist(ctx, { id, name, algorithm, labels, origin: 'generated' }, made, placed?.placement);
 }
 
 export async function importKey(ctx: OpContext, input: ImportKeyInput): Promise<KeyView> {
@@ -70,9 +109,16 @@ export async function importKey(ctx: OpContext, input: ImportKeyInput): Promise<
   const privateKey = parseHex('privateKey', input.privateKey, { len: 32 });
   const id = newId();
   try {
+    const placed = placeKey(ctx, input);
     await assertNameFree(ctx, name);
-    const made = await ctx.deps.enclave.importKey({ keyId: id, version: 1, algorithm, privateKey });
-    return await persist(ctx, { id, name, algorithm, labels, origin: 'imported' }, made);
+    const made = await ctx.deps.enclave.importKey({
+      keyId: id,
+      version: 1,
+      algorithm,
+      privateKey,
+      ...(placed ? { replicas: placed.wrap } : {}),
+    });
+    return await persist(ctx, { id, name, algorithm, labels, origin: 'imported' }, made, placed?.placement);
   } finally {
     wipe(privateKey);
   }
@@ -89,6 +135,7 @@ async function importMnemonic(
   try {
     if (input.passphrase !== undefined)
       passphrase = secretText('passphrase', input.passphrase, MAX_PASSPHRASE_LENGTH);
+    const placed = placeKey(ctx, input);
     const id = newId();
     await assertNameFree(ctx, meta.name);
     const made = await ctx.deps.enclave.importMnemonic({
@@ -97,8 +144,9 @@ async function importMnemonic(
       algorithm: meta.algorithm,
       mnemonic,
       ...(passphrase ? { passphrase } : {}),
+      ...(placed ? { replicas: placed.wrap } : {}),
     });
-    return await persist(ctx, { id, ...meta, origin: 'imported' }, made);
+    return await persist(ctx, { id, ...meta, origin: 'imported' }, made, placed?.placement);
   } finally {
     wipe(mnemonic, passphrase);
   }
@@ -119,8 +167,10 @@ async function persist(
     origin: KeyRecord['origin'];
   },
   made: NewKey,
+  placement?: Placement,
 ): Promise<KeyView> {
   const now = new Date().toISOString();
+  const cluster = ctx.deps.cluster;
   const record: KeyRecord = {
     ...meta,
     publicKey: toHex(made.publicKey),
@@ -128,8 +178,14 @@ async function persist(
     createdAt: now,
     updatedAt: now,
     version: 1,
-    sealed: toBase64(made.sealed),
+    // In a cluster the material is stored only as replicas: the blob sealed here opens only on
+    // this node, which may not even be eligible to hold the key.
+    sealed: cluster ? '' : toBase64(made.sealed),
   };
+  if (cluster) {
+    record.placement = placement ?? {};
+    record.replicas = (made.replicas ?? []).map((r) => r.nodeId);
+  }
   if (made.hd) {
     record.hd = true;
     record.fingerprint = toHex(made.hd.fingerprint);
@@ -149,16 +205,42 @@ async function persist(
     publicKey: record.publicKey,
     ...(record.hd ? { hd: true, fingerprint: record.fingerprint! } : {}),
   });
-  const res = await ctx.deps.store.txn(
-    [
-      { key: nameKey(meta.name), modRevision: 0 },
-      { key: keyKey(meta.id), modRevision: 0 },
-    ],
-    [
-      { type: 'put', key: nameKey(meta.name), value: meta.id },
-      { type: 'put', key: keyKey(meta.id), value: JSON.stringify(record) },
-    ],
-  );
+  let res;
+  if (cluster) {
+    // The record, every replica and the name in one etcd transaction: the call returns only
+    // after it commits, and a crash before leaves nothing behind.
+    const replicas: ReplicaRecord[] = (made.replicas ?? []).map((r) => ({
+      keyId: meta.id,
+      version: 1,
+      algorithm: meta.algorithm,
+      nodeId: r.nodeId,
+      transportPublicKey: r.transportPublicKey,
+      wrapped: toBase64(r.wrapped),
+      wrappedBy: cluster.nodeId,
+      createdAt: now,
+    }));
+    const t = createWithReplicasTxn({ key: keyKey(meta.id), value: JSON.stringify(record) }, replicas, {
+      compares: [{ key: nameKey(meta.name), modRevision: 0 }],
+      ops: [{ type: 'put', key: nameKey(meta.name), value: meta.id }],
+    });
+    try {
+      res = await ctx.deps.store.txn(t.compares, t.ops);
+    } finally {
+      // The worker that made it keeps it unsealed for speed; this node signs only via its replica.
+      await ctx.deps.enclave.evict?.(meta.id);
+    }
+  } else {
+    res = await ctx.deps.store.txn(
+      [
+        { key: nameKey(meta.name), modRevision: 0 },
+        { key: keyKey(meta.id), modRevision: 0 },
+      ],
+      [
+        { type: 'put', key: nameKey(meta.name), value: meta.id },
+        { type: 'put', key: keyKey(meta.id), value: JSON.stringify(record) },
+      ],
+    );
+  }
   if (!res.ok) throw conflict(`A key named ${JSON.stringify(meta.name)} already exists.`);
   return toKeyView(record);
 }

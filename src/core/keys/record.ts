@@ -9,6 +9,9 @@ import { notFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { fromBase64, toHex } from '../../util/bytes.js';
 import type { KeyState } from './states.js';
+import type { Placement } from '../../cluster/placement.js';
+import { parseReplica, ReplicaKeys } from '../../cluster/replicas.js';
+import { KeymeshError } from '../../errors.js';
 
 export interface KeyRecord {
   id: string;
@@ -21,8 +24,16 @@ export interface KeyRecord {
   labels: Record<string, string>;
   /** Version of the key material, bound into the sealed blob's associated data. */
   version: number;
-  /** base64 sealed blob; null once destroyed (the tombstone keeps only public data). */
+  /**
+   * base64 sealed blob; null once destroyed (the tombstone keeps only public data). In a cluster
+   * the record stored in etcd has '' here: the material exists only as replicas, one per holder
+   * (src/cluster/replicas.ts), and loadKey puts this node's replica here, if it holds one.
+   */
   sealed: string | null;
+  /** Cluster mode: the key's placement as asked for ({} = every node). */
+  placement?: Placement;
+  /** Cluster mode: the nodes a replica was made for at creation (kept current by sync). */
+  replicas?: string[];
   origin: 'generated' | 'imported';
   /** HD roots only (core/keys/derive.ts): `publicKey` is then the master (m) key's. */
   hd?: true;
@@ -46,6 +57,8 @@ export interface KeyView {
   hd?: true;
   fingerprint?: string;
   xpub?: string;
+  placement?: Placement;
+  replicas?: string[];
 }
 
 export const keyKey = (id: string) => `keys/${id}`;
@@ -53,14 +66,57 @@ export const keyKey = (id: string) => `keys/${id}`;
 export const nameKey = (name: string) =>
   `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
 
+/**
+ * Cluster mode, per store: which node this is and whether it may sign now. Registered by the Core
+ * when it has cluster deps, so that every path that loads a key and hands it to the enclave (the
+ * key routes and the chain signers alike) uses this node's replica without knowing about clusters.
+ */
+interface ReplicaHolder {
+  nodeId: string;
+  isLive(): boolean;
+}
+const holders = new WeakMap<Store, ReplicaHolder>();
+/** Records whose `sealed` is this node's replica, and the holder they were loaded for. */
+const replicaRecords = new WeakMap<KeyRecord, ReplicaHolder>();
+
+export function registerReplicaHolder(store: Store, holder: ReplicaHolder): void {
+  holders.set(store, holder);
+}
+
+/** Thrown when this node holds no replica of a clustered key (the HTTP layer forwards first). */
+export const noLocalReplica = () =>
+  new KeymeshError('NO_LIVE_REPLICA', 'This node holds no replica of this key.');
+
 export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
   const e = await store.get(keyKey(id));
   if (!e) throw notFound('key');
-  return { record: JSON.parse(e.value) as KeyRecord, modRevision: e.modRevision };
+  const record = JSON.parse(e.value) as KeyRecord;
+  const holder = holders.get(store);
+  if (holder && record.replicas !== undefined && record.sealed !== null) {
+    const r = await store.get(ReplicaKeys.replica(record.id, holder.nodeId));
+    const replica = r ? parseReplica(r.value, record.id, holder.nodeId) : undefined;
+    record.sealed = replica && replica.version === record.version ? replica.wrapped : '';
+    if (record.sealed !== '') replicaRecords.set(record, holder);
+  }
+  return { record, modRevision: e.modRevision };
 }
 
 export function sealedRef(r: KeyRecord): SealedKeyRef {
   if (r.sealed === null) throw notFound('key material');
+  const holder = replicaRecords.get(r);
+  if (r.sealed === '' && r.replicas !== undefined) throw noLocalReplica();
+  if (holder) {
+    // A node whose lease has lapsed may have been fenced: it signs nothing until it is back.
+    if (!holder.isLive())
+      throw new KeymeshError('NO_LIVE_REPLICA', 'This node is not live in the cluster; it does not sign.');
+    return {
+      keyId: r.id,
+      version: r.version,
+      algorithm: r.algorithm,
+      sealed: fromBase64(r.sealed),
+      replica: true,
+    };
+  }
   return { keyId: r.id, version: r.version, algorithm: r.algorithm, sealed: fromBase64(r.sealed) };
 }
 
@@ -98,5 +154,7 @@ export function toKeyView(r: KeyRecord): KeyView {
     origin: r.origin,
     ...(r.hd ? { hd: true as const, ...(r.fingerprint ? { fingerprint: r.fingerprint } : {}) } : {}),
     ...(r.hd && r.xpub ? { xpub: r.xpub } : {}),
+    ...(r.placement ? { placement: r.placement } : {}),
+    ...(r.replicas ? { replicas: r.replicas } : {}),
   };
 }

@@ -5,6 +5,8 @@ import { conflict, invalid, notFound } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { keyKey, loadKey, type KeyRecord, toKeyView, type KeyView } from './record.js';
+import { ReplicaKeys } from '../../cluster/replicas.js';
+import type { Op } from '../../store/store.js';
 import { assertTransition, type KeyState } from './states.js';
 
 const SETTABLE: readonly KeyState[] = ['active', 'deactivated', 'compromised'];
@@ -28,14 +30,23 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
     ...record,
     state: to,
     updatedAt: new Date().toISOString(),
+    // In a cluster the stored record never carries material (loadKey put this node's replica in).
+    ...(record.replicas !== undefined ? { sealed: '' } : {}),
     ...(to === 'destroyed' ? { sealed: null } : {}),
   };
   await auditAllowed(ctx, to === 'destroyed' ? 'key.destroy' : 'key.state', id, { from: record.state, to });
-  const res = await ctx.deps.store.txn(
-    [{ key: keyKey(id), modRevision }],
-    [{ type: 'put', key: keyKey(id), value: JSON.stringify(next) }],
-  );
+  const cluster = record.replicas !== undefined ? ctx.deps.cluster : undefined;
+  // In a cluster: who holds it now (they must apply the change before this returns), and, on
+  // destroy, their replicas go in the same transaction as the tombstone.
+  const prefix = ReplicaKeys.prefix(id);
+  const holders = cluster ? (await ctx.deps.store.list(prefix)).map((e) => e.key.slice(prefix.length)) : [];
+  const ops: Op[] = [{ type: 'put', key: keyKey(id), value: JSON.stringify(next) }];
+  if (cluster && to === 'destroyed')
+    for (const h of holders) ops.push({ type: 'delete', key: ReplicaKeys.replica(id, h) });
+  const res = await ctx.deps.store.txn([{ key: keyKey(id), modRevision }], ops);
   if (!res.ok) throw conflict('The key changed while this request was in progress; try again.');
+  // Moving away from active: returns only once every live holder has applied it (or was fenced).
+  if (cluster && to !== 'active') await cluster.awaitApplied(id, res.revision, holders);
   // A key that may no longer sign leaves the enclave's cache of unsealed keys at once.
   if (to === 'destroyed' || to === 'compromised' || to === 'deactivated') await ctx.deps.enclave.evict?.(id);
   return toKeyView(next);

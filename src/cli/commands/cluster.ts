@@ -1,0 +1,80 @@
+// keymesh cluster init|add-node: the cluster's TLS material in a directory (issue 4, point 2).
+//
+//   init     --dir D                  D/ca.crt, D/ca.key: the cluster CA (P-256, src/tls/certs.ts).
+//   add-node --dir D --node-id ID     D/nodes/ID/node.crt + node.key: a server certificate that is
+//            [--host H]...            also a client certificate (clientAuth), CN = ID, for the
+//                                     node's mutual-TLS peer listener and its forwarding client.
+//
+// Trust model (dev/test clusters; the README says so): a node started with --cluster-dir D reads
+// ca.crt, its own certificate and key, and ALSO ca.key, with which it signs its own enclave
+// attestation at start. Whoever can read D is therefore the CA: the directory must be owner-only
+// and, in production, the attestation would be signed offline by the operator who holds the CA
+// key (attestationSigningBytes is exported for that) or replaced by a hardware quote. What the
+// scheme does guarantee: a replica is only ever wrapped to a transport key that a CA-holder
+// vouched for, and a peer connection is only ever accepted from a certificate the CA issued.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CA_FILE, CA_KEY_FILE, createCa, issueServerCert, loadCa } from '../../tls/certs.js';
+import { writeFileAtomic } from '../../util/files.js';
+import { CliError, EXIT } from '../client.js';
+
+export const NODE_CERT_FILE = 'node.crt';
+export const NODE_KEY_FILE = 'node.key';
+const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Where add-node puts a node's certificate and key. */
+export const nodeTlsDir = (dir: string, nodeId: string) => join(dir, 'nodes', nodeId);
+
+const USAGE = `usage: keymesh cluster init --dir DIR
+       keymesh cluster add-node --dir DIR --node-id ID [--host HOST]...`;
+
+export async function clusterCommand(sub: string | undefined, argv: string[]): Promise<void> {
+  let v: { dir?: string; 'node-id'?: string; host?: string[] };
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        dir: { type: 'string' },
+        'node-id': { type: 'string' },
+        host: { type: 'string', multiple: true },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n${USAGE}`, EXIT.usage, 'USAGE');
+  }
+  if (!v.dir) throw new CliError(USAGE, EXIT.usage, 'USAGE');
+  const dir = v.dir;
+  switch (sub) {
+    case 'init': {
+      if (existsSync(join(dir, CA_KEY_FILE)))
+        throw new CliError(`${dir} already holds a cluster CA; refusing to replace it`, EXIT.usage, 'USAGE');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const ca = await createCa({ commonName: 'Keymesh cluster CA', organization: 'Keymesh' });
+      // The key first: a ca.crt without its key would look like a finished init.
+      writeFileAtomic(join(dir, CA_KEY_FILE), ca.keyPem, 0o600);
+      writeFileAtomic(join(dir, CA_FILE), ca.certPem, 0o644);
+      process.stdout.write(`cluster CA written to ${join(dir, CA_FILE)}\n`);
+      return;
+    }
+    case 'add-node': {
+      const id = v['node-id'];
+      if (!id || !NODE_ID_RE.test(id))
+        throw new CliError('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-', EXIT.usage, 'USAGE');
+      const ca = loadCa(dir);
+      const hosts = v.host ?? [];
+      const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
+      const dnsNames = hosts.filter((h) => !ips.includes(h));
+      const cert = await issueServerCert(ca, { commonName: id, clientAuth: true, dnsNames, ips });
+      const out = nodeTlsDir(dir, id);
+      mkdirSync(out, { recursive: true, mode: 0o700 });
+      writeFileAtomic(join(out, NODE_KEY_FILE), cert.keyPem, 0o600);
+      writeFileAtomic(join(out, NODE_CERT_FILE), cert.certPem, 0o644);
+      process.stdout.write(`node ${id}: certificate written to ${join(out, NODE_CERT_FILE)}\n`);
+      return;
+    }
+    default:
+      throw new CliError(USAGE, EXIT.usage, 'USAGE');
+  }
+}
