@@ -14,12 +14,11 @@ import { bootstrapAdminToken } from './core/tokens/create.js';
 import type { Enclave } from './enclave/enclave.js';
 import { DEV_KEY_FILE, SEAL_CONFIG_FILE } from './enclave/sealing-key.js';
 import { createSoftwareEnclave } from './enclave/software/pool.js';
-import { KeymeshError } from './errors.js';
+import { invalid, KeymeshError } from './errors.js';
 import { NodeMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { ensureDevTls } from './tls/dev.js';
 import type { Store } from './store/store.js';
-import { invalid } from './errors.js';
 import { writeFileAtomic } from './util/files.js';
 import { wipe } from './util/bytes.js';
 import { VERSION } from './version.js';
@@ -111,6 +110,11 @@ export async function startNode(
               liveNodes: () => membership?.liveNodes() ?? [],
               awaitApplied: async (keyId: string, revision: number, holders: readonly string[]) => {
                 await awaitAcks(etcd, keyId, revision, holders);
+              },
+              removeNode: async (id: string) => {
+                if (!membership)
+                  throw new KeymeshError('UNAVAILABLE', 'This node is still joining the cluster.');
+                await membership.remove(id);
               },
             },
           }

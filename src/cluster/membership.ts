@@ -22,7 +22,7 @@
 // region and level: `liveNodes()` returns only attested live nodes, and only those may receive a
 // replica or be placed on.
 import type { KeyObject } from 'node:crypto';
-import { KeymeshError, conflict, invalid } from '../errors.js';
+import { KeymeshError, conflict, invalid, notFound } from '../errors.js';
 import {
   verifyAttestation,
   type Attestation,
@@ -325,6 +325,24 @@ export class Membership {
   onLiveChange(cb: (live: boolean) => void): () => void {
     this.liveListeners.add(cb);
     return () => this.liveListeners.delete(cb);
+  }
+
+  /**
+   * An operator removes another node for good (issue 4, point 6): its member record goes, so the
+   * sync of every holder deletes its replicas (planSync: a node not in the view has left). Only a
+   * node that is down can be removed, and the delete is guarded by its liveness record's absence:
+   * a live node would just re-register, keeping replicas the operator meant to take away.
+   */
+  async remove(id: string): Promise<void> {
+    if (id === this.nodeId) throw conflict('A node cannot remove itself; remove it from another node.');
+    const n = this.node(id);
+    if (!n) throw notFound('node');
+    if (n.live) throw conflict(`Node ${id} is live: stop it before removing it.`);
+    const res = await this.store.txn(
+      [{ key: ClusterKeys.node(id), modRevision: 0 }],
+      [{ type: 'delete', key: ClusterKeys.member(id) }],
+    );
+    if (!res.ok) throw conflict(`Node ${id} is live: stop it before removing it.`);
   }
 
   /** Leaves the cluster for good: deletes the member record, then revokes the lease. */

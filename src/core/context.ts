@@ -30,6 +30,8 @@ export interface ClusterDeps {
    * (acknowledged through etcd) or been fenced (src/cluster/fencing.ts awaitAcks).
    */
   awaitApplied(keyId: string, revision: number, holders: readonly string[]): Promise<void>;
+  /** Removes a node that is down from the cluster for good (Membership.remove). */
+  removeNode(nodeId: string): Promise<void>;
 }
 
 export interface CoreDeps {

@@ -15,6 +15,7 @@ import { verifyWithKey, type VerifyInput } from './keys/verify.js';
 import type { SignInput } from './keys/input.js';
 import { authenticate } from './tokens/authenticate.js';
 import { registerReplicaHolder } from './keys/record.js';
+import { removeClusterNode } from './cluster/remove-node.js';
 import { createToken, type CreateTokenInput } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
@@ -84,6 +85,13 @@ export class Core {
     } catch {
       // The refusal stands whether or not it could be recorded; the caller sees the original error.
     }
+  }
+
+  // Cluster
+  removeClusterNode(cred: Credential, nodeId: string): Promise<{ removed: string }> {
+    return this.perform(cred, { action: 'cluster.remove-node', scope: 'admin' }, (ctx) =>
+      removeClusterNode(ctx, nodeId),
+    );
   }
 
   // Keys

@@ -1,6 +1,10 @@
 // Real Keymesh cluster nodes for the cluster e2e tests: a cluster dir made by the CLI
 // (`keymesh cluster init` and `add-node`), and node processes started with --cluster against a
 // real etcd cluster (test/helpers/etcd.ts). The first node started bootstraps the admin token.
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { haveEtcd, startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { runCli, startNode, tempDir, type TestNode } from '../helpers/node.js';
 
 export interface ClusterNodeSpec {
@@ -58,4 +62,84 @@ export function peerAddress(n: TestNode): string {
   const m = /^keymesh cluster peer=(\S+)/m.exec(n.stdout());
   if (!m) throw new Error('no peer line');
   return m[1]!;
+}
+
+/** For `{ skip }`: the cluster tests need a real etcd binary (CI installs etcd-server). */
+export const skipWithoutEtcd = !haveEtcd() && 'etcd is not installed';
+
+export interface ClusterFixture {
+  etcd: EtcdCluster;
+  /** The cluster dir (CA and node certificates). */
+  dir: string;
+  /** The running nodes; tests replace an entry when they restart a node. */
+  nodes: TestNode[];
+  /** The admin token the bootstrapping node (n1) wrote. */
+  admin: string;
+}
+
+/**
+ * A 3-member etcd cluster and the SPECS nodes, started before the file's tests and killed after;
+ * `extraIds` get certificates too, for nodes a test starts later.
+ */
+export function useCluster(extraIds: string[] = []): ClusterFixture {
+  const f = { nodes: [] as TestNode[], admin: '' } as unknown as ClusterFixture;
+  before(async () => {
+    if (skipWithoutEtcd) return;
+    f.etcd = await startEtcdCluster(3);
+    f.dir = await makeClusterDir([...SPECS.map((s) => s.id), ...extraIds]);
+    for (const s of SPECS) f.nodes.push(await startClusterNode(s, f.etcd.endpoints, f.dir));
+    f.admin = f.nodes[0]!.adminToken;
+  });
+  after(async () => {
+    for (const n of f.nodes) await n.kill9();
+    await f.etcd?.stop();
+  });
+  return f;
+}
+
+export interface ClusterKey {
+  id: string;
+  name: string;
+  publicKey: string;
+  state: string;
+  replicas?: string[];
+  placement?: Record<string, unknown>;
+  error?: { code: string };
+}
+
+/** POST /v1/keys for a secp256k1 key, with an optional placement. */
+export function createKey(n: TestNode, token: string, name: string, placement?: unknown) {
+  return n.api<ClusterKey>(
+    'POST',
+    '/v1/keys',
+    { name, algorithm: 'secp256k1', ...(placement ? { placement } : {}) },
+    token,
+  );
+}
+
+const DIGEST = new Uint8Array(32).fill(0x42);
+const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/^0x/, ''), 'hex'));
+
+/**
+ * Signs a fixed digest on node n. A signature returned is checked under the key's public key
+ * (noble); `node` is the x-keymesh-node header, the node that signed.
+ */
+export async function signOn(n: TestNode, token: string, key: { id: string; publicKey: string }) {
+  const r = await n.api<{ signature: string; error?: { code: string } }>(
+    'POST',
+    `/v1/keys/${key.id}/sign`,
+    { digest: '0x' + Buffer.from(DIGEST).toString('hex') },
+    token,
+  );
+  if (r.status === 200)
+    assert.ok(
+      secp256k1.verify(unhex(r.body.signature), DIGEST, unhex(key.publicKey), { prehash: false }),
+      'the signature verifies under the key',
+    );
+  return {
+    status: r.status,
+    node: r.headers.get('x-keymesh-node'),
+    body: r.body,
+    requestId: r.headers.get('x-request-id'),
+  };
 }

@@ -4,21 +4,23 @@
 // both nodes audit the call under one request id; a kill -9 leaves the others signing, a key only
 // the dead node held answers 503 NO_LIVE_REPLICA and signs again once it is back; and etcd's
 // data dir holds no byte of an imported private key.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { haveEtcd, startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { waitFor, type TestNode } from '../helpers/node.js';
-import { makeClusterDir, startClusterNode, SPECS } from './_nodes.js';
+import {
+  type ClusterKey,
+  createKey,
+  signOn,
+  skipWithoutEtcd,
+  SPECS,
+  startClusterNode,
+  useCluster,
+} from './_nodes.js';
 
-interface Key {
-  id: string;
-  publicKey: string;
-  replicas?: string[];
-  placement?: Record<string, unknown>;
-}
+type Key = ClusterKey;
 interface AuditEntry {
   action: string;
   keyId?: string;
@@ -27,59 +29,16 @@ interface AuditEntry {
   node: string;
 }
 
-const skip = !haveEtcd() && 'etcd is not installed';
-let etcd: EtcdCluster;
-let dir: string;
-const nodes: TestNode[] = [];
-let admin = '';
-const digest = new Uint8Array(32).fill(0x42);
-const digestHex = '0x' + Buffer.from(digest).toString('hex');
-const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/^0x/, ''), 'hex'));
+const c = useCluster(['n4']);
+const skip = skipWithoutEtcd;
+const nodes = c.nodes;
 
-before(async () => {
-  if (skip) return;
-  etcd = await startEtcdCluster(3);
-  dir = await makeClusterDir([...SPECS.map((s) => s.id), 'n4']);
-  for (const s of SPECS) nodes.push(await startClusterNode(s, etcd.endpoints, dir));
-  admin = nodes[0]!.adminToken;
-});
+const create = (n: TestNode, name: string, placement?: unknown) => createKey(n, c.admin, name, placement);
 
-after(async () => {
-  for (const n of nodes) await n.kill9();
-  await etcd?.stop();
-});
-
-async function create(n: TestNode, name: string, placement?: unknown) {
-  return n.api<Key & { error?: { code: string } }>(
-    'POST',
-    '/v1/keys',
-    { name, algorithm: 'secp256k1', ...(placement ? { placement } : {}) },
-    admin,
-  );
-}
-
-async function sign(n: TestNode, key: Key) {
-  const r = await n.api<{ signature: string; error?: { code: string } }>(
-    'POST',
-    `/v1/keys/${key.id}/sign`,
-    { digest: digestHex },
-    admin,
-  );
-  if (r.status === 200)
-    assert.ok(
-      secp256k1.verify(unhex(r.body.signature), digest, unhex(key.publicKey), { prehash: false }),
-      'the signature verifies under the key',
-    );
-  return {
-    status: r.status,
-    node: r.headers.get('x-keymesh-node'),
-    body: r.body,
-    requestId: r.headers.get('x-request-id'),
-  };
-}
+const sign = (n: TestNode, key: Key) => signOn(n, c.admin, key);
 
 async function audit(n: TestNode): Promise<AuditEntry[]> {
-  const r = await n.api<{ entries: AuditEntry[] }>('GET', '/v1/audit?limit=1000', undefined, admin);
+  const r = await n.api<{ entries: AuditEntry[] }>('GET', '/v1/audit?limit=1000', undefined, c.admin);
   return r.body.entries;
 }
 
@@ -94,7 +53,7 @@ test('default placement: a replica on every node, and every node signs locally',
     assert.equal(s.node, n.nodeId);
   }
   // The key object is the same from any node.
-  const got = await nodes[2]!.api<Key>('GET', `/v1/keys/${r.body.id}`, undefined, admin);
+  const got = await nodes[2]!.api<Key>('GET', `/v1/keys/${r.body.id}`, undefined, c.admin);
   assert.deepEqual(got.body.replicas, ['n1', 'n2', 'n3']);
 });
 
@@ -156,7 +115,7 @@ test("no byte sequence of an imported private key is in any etcd member's data d
       algorithm: 'secp256k1',
       privateKey: '0x' + privHex,
     },
-    admin,
+    c.admin,
   );
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual(r.body.replicas, ['n1', 'n2', 'n3']);
@@ -167,7 +126,7 @@ test("no byte sequence of an imported private key is in any etcd member's data d
     Buffer.from(Buffer.from(priv).toString('base64')),
   ];
   let scanned = 0;
-  for (const m of etcd.members)
+  for (const m of c.etcd.members)
     for (const f of files(m.dataDir)) {
       const buf = readFileSync(f);
       scanned += buf.length;
@@ -183,7 +142,7 @@ test(
     const k = await create(nodes[0]!, 'fenced');
     for (const n of nodes) assert.equal((await sign(n, k.body)).status, 200);
     const t0 = performance.now();
-    const r = await nodes[0]!.api('POST', `/v1/keys/${k.body.id}/state`, { state: 'deactivated' }, admin);
+    const r = await nodes[0]!.api('POST', `/v1/keys/${k.body.id}/state`, { state: 'deactivated' }, c.admin);
     const ms = performance.now() - t0;
     assert.equal(r.status, 200, JSON.stringify(r.body));
     // No waiting: the next call on every node is refused.
@@ -194,11 +153,11 @@ test(
     assert.ok(ms < 5000, `deactivate took ${ms} ms`);
     console.log(`# deactivate in force everywhere: ${ms.toFixed(1)} ms`);
     assert.equal(
-      (await nodes[1]!.api('POST', `/v1/keys/${k.body.id}/state`, { state: 'active' }, admin)).status,
+      (await nodes[1]!.api('POST', `/v1/keys/${k.body.id}/state`, { state: 'active' }, c.admin)).status,
       200,
     );
     assert.equal((await sign(nodes[2]!, k.body)).status, 200);
-    const d = await nodes[2]!.api<Key>('DELETE', `/v1/keys/${k.body.id}`, undefined, admin);
+    const d = await nodes[2]!.api<Key>('DELETE', `/v1/keys/${k.body.id}`, undefined, c.admin);
     assert.equal(d.status, 200);
     for (const n of nodes) assert.notEqual((await sign(n, k.body)).status, 200);
   },
@@ -217,7 +176,7 @@ test(
       return s.status === 503 ? s : undefined;
     });
     assert.equal((dead.body as unknown as { error: { code: string } }).error.code, 'NO_LIVE_REPLICA');
-    nodes[2] = await startClusterNode(SPECS[2]!, etcd.endpoints, dir, nodes[2]!.dataDir);
+    nodes[2] = await startClusterNode(SPECS[2]!, c.etcd.endpoints, c.dir, nodes[2]!.dataDir);
     const back = await waitFor('signing again once n3 is back', async () => {
       const s = await sign(nodes[0]!, us.body);
       return s.status === 200 ? s : undefined;

@@ -2,14 +2,13 @@
 // regions at different levels, started with --cluster. Covers joining (leased membership with
 // attestations signed from the cluster dir), GET /v1/cluster, the admin token made once per
 // cluster, cluster-wide tokens, the mutual-TLS peer listener, and a kill -9 seen as not live.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { haveEtcd, startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
-import { waitFor, type TestNode } from '../helpers/node.js';
-import { makeClusterDir, peerAddress, startClusterNode, SPECS } from './_nodes.js';
+import { waitFor } from '../helpers/node.js';
+import { SPECS, peerAddress, skipWithoutEtcd, startClusterNode, useCluster } from './_nodes.js';
 
 interface ClusterView {
   node: string;
@@ -17,39 +16,24 @@ interface ClusterView {
   nodes: { id: string; region: string; level: number; live: boolean; attested: boolean }[];
 }
 
-const skip = !haveEtcd() && 'etcd is not installed';
-let etcd: EtcdCluster;
-let dir: string;
-const nodes: TestNode[] = [];
-let admin = '';
-
-before(async () => {
-  if (skip) return;
-  etcd = await startEtcdCluster(3);
-  dir = await makeClusterDir(SPECS.map((s) => s.id));
-  for (const s of SPECS) nodes.push(await startClusterNode(s, etcd.endpoints, dir));
-  admin = nodes[0]!.adminToken;
-});
-
-after(async () => {
-  for (const n of nodes) await n.kill9();
-  await etcd?.stop();
-});
+const c = useCluster();
+const skip = skipWithoutEtcd;
+const nodes = c.nodes;
 
 test(
   'the admin token is made once, by the node that bootstrapped the cluster, and works on every node',
   { skip },
   async () => {
-    assert.ok(admin.length > 0);
+    assert.ok(c.admin.length > 0);
     assert.ok(!existsSync(join(nodes[1]!.dataDir, 'admin.token')));
     assert.ok(!existsSync(join(nodes[2]!.dataDir, 'admin.token')));
-    for (const n of nodes) assert.equal((await n.api('GET', '/v1/keys', undefined, admin)).status, 200);
+    for (const n of nodes) assert.equal((await n.api('GET', '/v1/keys', undefined, c.admin)).status, 200);
     // A token made on n2 works on n3 (tokens are cluster-wide).
     const made = await nodes[1]!.api<{ token: string }>(
       'POST',
       '/v1/tokens',
       { name: 'ops', scopes: ['keys:read'] },
-      admin,
+      c.admin,
     );
     assert.equal(made.status, 201, JSON.stringify(made.body));
     assert.equal((await nodes[2]!.api('GET', '/v1/keys', undefined, made.body.token)).status, 200);
@@ -61,7 +45,7 @@ test(
   { skip },
   async () => {
     for (const n of nodes) {
-      const r = await n.api<ClusterView>('GET', '/v1/cluster', undefined, admin);
+      const r = await n.api<ClusterView>('GET', '/v1/cluster', undefined, c.admin);
       assert.equal(r.status, 200);
       assert.equal(r.body.node, n.nodeId);
       assert.equal(r.body.live, true);
@@ -93,9 +77,9 @@ test(
   'the peer listener is mutual TLS: a CA-issued node certificate gets in, no certificate does not',
   { skip },
   async () => {
-    const ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
-    const cert = readFileSync(join(dir, 'nodes/n1/node.crt'), 'utf8');
-    const key = readFileSync(join(dir, 'nodes/n1/node.key'), 'utf8');
+    const ca = readFileSync(join(c.dir, 'ca.crt'), 'utf8');
+    const cert = readFileSync(join(c.dir, 'nodes/n1/node.crt'), 'utf8');
+    const key = readFileSync(join(c.dir, 'nodes/n1/node.key'), 'utf8');
     const addr = peerAddress(nodes[1]!);
     assert.equal(await peerGet(addr, { ca, cert, key }), 200);
     await assert.rejects(peerGet(addr, { ca }));
@@ -110,7 +94,7 @@ test(
     const view = await waitFor(
       'n3 not live',
       async () => {
-        const r = await nodes[0]!.api<ClusterView>('GET', '/v1/cluster', undefined, admin);
+        const r = await nodes[0]!.api<ClusterView>('GET', '/v1/cluster', undefined, c.admin);
         const n3 = r.body.nodes.find((x) => x.id === 'n3');
         return n3 && !n3.live ? r.body : undefined;
       },
@@ -125,9 +109,9 @@ test(
       ],
     );
     // It comes back on the same data dir.
-    nodes[2] = await startClusterNode(SPECS[2]!, etcd.endpoints, dir, nodes[2]!.dataDir);
+    nodes[2] = await startClusterNode(SPECS[2]!, c.etcd.endpoints, c.dir, nodes[2]!.dataDir);
     await waitFor('n3 live again', async () => {
-      const r = await nodes[1]!.api<ClusterView>('GET', '/v1/cluster', undefined, admin);
+      const r = await nodes[1]!.api<ClusterView>('GET', '/v1/cluster', undefined, c.admin);
       return r.body.nodes.find((x) => x.id === 'n3')?.live;
     });
   },

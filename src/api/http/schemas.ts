@@ -103,7 +103,7 @@ const hdPath = {
     "HD roots: BIP32 path of the child key, e.g. m/44'/60'/0'/0/0 (' or h: hardened; m: the master)",
 };
 
-const errors = (...codes: number[]) =>
+export const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { description: 'Error', $ref: 'Error#' }]));
 
 export const schemas = {

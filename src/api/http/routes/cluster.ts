@@ -1,10 +1,12 @@
 // GET /v1/cluster: the nodes of the cluster, their region, level and liveness (API.md, "Cluster").
 // Any valid token may read it (it names no key); outside cluster mode it is 404.
+// DELETE /v1/cluster/nodes/{id}: an admin removes a node that is down for good (core/cluster).
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { authenticate } from '../../../core/tokens/authenticate.js';
 import { KeymeshError } from '../../../errors.js';
 import { credential } from '../credential.js';
+import { errors } from '../schemas.js';
 
 /** What the route needs of the node's membership (src/cluster/membership.ts). */
 export interface ClusterInfo {
@@ -69,5 +71,25 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
         })),
       };
     },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/cluster/nodes/:id',
+    {
+      schema: {
+        tags: ['cluster'],
+        summary: 'Remove a node that is down from the cluster for good; its replicas are deleted',
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' } },
+          required: ['id'],
+        },
+        response: {
+          200: { type: 'object', properties: { removed: { type: 'string' } } },
+          ...errors(400, 401, 403, 404, 409),
+        },
+      },
+    },
+    (req) => core.removeClusterNode(credential(req), req.params.id),
   );
 }
