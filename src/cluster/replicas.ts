@@ -185,11 +185,19 @@ export function planSync(selfId: string, keys: readonly SyncKey[], nodes: readon
       continue;
     }
     const have = new Map(k.replicas.map((r) => [r.nodeId, r.transportPublicKey]));
-    for (const r of k.replicas) {
+    // Left the cluster, or no longer eligible (attested region/level, or the placement, changed):
+    // removed, but never the last copy. Unless a replica stays on an eligible node, made for its
+    // current transport key, the ineligible ones are kept until a new eligible holder has one
+    // (wrapped by this run; removed by a later run): a placement is not worth a lost key.
+    const kept = k.replicas.filter((r) => {
       const n = byId.get(r.nodeId);
-      // Left the cluster, or no longer eligible (attested region/level, or the placement, changed).
-      if (!n || !isEligible(n, k.placement)) plan.remove.push({ keyId: k.keyId, nodeId: r.nodeId });
-    }
+      return n !== undefined && isEligible(n, k.placement) && n.transportPublicKey === r.transportPublicKey;
+    });
+    if (kept.length > 0)
+      for (const r of k.replicas) {
+        const n = byId.get(r.nodeId);
+        if (!n || !isEligible(n, k.placement)) plan.remove.push({ keyId: k.keyId, nodeId: r.nodeId });
+      }
     for (const n of byId.values()) {
       if (!n.live || !n.attested || !isEligible(n, k.placement)) continue;
       if (have.get(n.id) === n.transportPublicKey) continue;

@@ -247,3 +247,30 @@ test(
     }
   },
 );
+
+test(
+  'a node restarted at another level gains the keys it now qualifies for and gives up the others',
+  { skip },
+  async () => {
+    const k = await create(nodes[0]!, 'needs-level-3', { minLevel: 3 });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    assert.deepEqual(k.body.replicas, ['n2']);
+    const restartAt = async (id: string, level: number) => {
+      const old = byId(id);
+      await old.kill9();
+      const spec = { ...SPECS.find((s) => s.id === id)!, level };
+      nodes[nodes.indexOf(old)] = await startClusterNode(spec, c.etcd.endpoints, c.dir, old.dataDir);
+    };
+    // n3 (us, level 1) comes back at level 3: it gets a replica.
+    await restartAt('n3', 3);
+    await replicasBecome(k.body.id, ['n2', 'n3']);
+    const s3 = await sign(byId('n3'), k.body);
+    assert.equal(s3.node, 'n3');
+    // n2 (eu, level 3) comes back at level 1: its replica goes (n3 still has one), and it forwards.
+    await restartAt('n2', 1);
+    await replicasBecome(k.body.id, ['n3']);
+    const s2 = await sign(byId('n2'), k.body);
+    assert.equal(s2.status, 200);
+    assert.equal(s2.node, 'n3');
+  },
+);

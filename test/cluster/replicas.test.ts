@@ -271,6 +271,29 @@ test('planSync: leavers, ineligible nodes and destroyed keys lose replicas; a do
   assert.throws(() => planSync('n1', keys, [...nodes, nodes[0]!]), KeymeshError);
 });
 
+test('planSync never removes the last copy: an ineligible sole holder keeps its replica until another has one', () => {
+  // n2 held a level-3 key alone and was restarted at level 1; n1 is now level 3.
+  const nodes = [node('n1', 'eu', 3), node('n2', 'eu', 1)];
+  const sole: SyncKey = {
+    keyId: 'high',
+    state: 'active',
+    placement: { minLevel: 3 },
+    replicas: [{ nodeId: 'n2', transportPublicKey: P('2') }],
+  };
+  // n2 (the designated holder: the only live one) wraps to n1 and deletes nothing yet.
+  assert.deepEqual(planSync('n2', [sole], nodes), {
+    wrap: [{ keyId: 'high', nodeId: 'n1', transportPublicKey: P('1') }],
+    remove: [],
+  });
+  // Once n1 has its replica, n2's goes.
+  const both = { ...sole, replicas: [...sole.replicas, { nodeId: 'n1', transportPublicKey: P('1') }] };
+  assert.deepEqual(planSync('n1', [both], nodes), { wrap: [], remove: [{ keyId: 'high', nodeId: 'n2' }] });
+  // No eligible node at all, or the only holder removed from the cluster: the copy stays.
+  assert.deepEqual(planSync('n2', [sole], [node('n2', 'eu', 1)]), { wrap: [], remove: [] });
+  const left = { ...sole, placement: {}, replicas: [{ nodeId: 'n9', transportPublicKey: P('9') }] };
+  assert.deepEqual(planSync('n1', [left], nodes).remove, []);
+});
+
 test(
   'a sync write is guarded by the key record: it loses to a state change made meanwhile',
   { timeout: 20_000 },
