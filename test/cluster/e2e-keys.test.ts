@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { getBytes, Transaction, verifyMessage } from 'ethers';
 import { waitFor, type TestNode } from '../helpers/node.js';
 import {
   type ClusterKey,
@@ -182,5 +183,42 @@ test(
       return s.status === 200 ? s : undefined;
     });
     assert.equal(back.node, 'n3');
+  },
+);
+
+test(
+  'the JSON-RPC signer on a node without the key signs through a holder, audited on both',
+  { skip },
+  async () => {
+    const k = await create(nodes[0]!, 'rpc-us-only', { regions: ['us'] });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    const address = (k.body as ClusterKey & { addresses: { ethereum: string } }).addresses.ethereum;
+    const rpc = (method: string, params: unknown[]) =>
+      nodes[1]!.api<{ result?: unknown; error?: { code: number; message: string } }>(
+        'POST',
+        '/rpc',
+        { jsonrpc: '2.0', id: 1, method, params },
+        c.admin,
+      );
+    const msg = await rpc('personal_sign', ['0x68656c6c6f', address]);
+    assert.equal(msg.status, 200, JSON.stringify(msg.body));
+    assert.equal(verifyMessage(getBytes('0x68656c6c6f'), msg.body.result as string), address);
+    const tx = {
+      from: address,
+      to: '0x000000000000000000000000000000000000dEaD',
+      value: '0x1',
+      nonce: '0x0',
+      gas: '0x5208',
+      maxFeePerGas: '0x3b9aca00',
+      maxPriorityFeePerGas: '0x1',
+      chainId: '0x1',
+    };
+    const signed = await rpc('eth_signTransaction', [tx]);
+    assert.equal(signed.status, 200, JSON.stringify(signed.body));
+    assert.equal(Transaction.from(signed.body.result as string).from, address);
+    // Audited as a forward on n2 and as a signature on n3, under one request id.
+    const id = signed.headers.get('x-request-id')!;
+    assert.ok((await audit(nodes[1]!)).some((e) => e.requestId === id && e.action === 'key.forward'));
+    assert.ok((await audit(nodes[2]!)).some((e) => e.requestId === id && e.node === 'n3'));
   },
 );

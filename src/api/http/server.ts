@@ -20,7 +20,7 @@ import {
   HEADER_REQUEST_ID,
   peerNodeId,
 } from '../../cluster/forward.js';
-import { authenticate } from '../../core/tokens/authenticate.js';
+import { forwardKeyCall } from './forwarding.js';
 import { KeymeshError } from '../../errors.js';
 import type { TLSSocket } from 'node:tls';
 import { chainRoutes } from './routes/chains.js';
@@ -175,23 +175,14 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
         reply.header(HEADER_FORWARD_REFUSED, '1');
         throw new KeymeshError('NO_LIVE_REPLICA', 'This node holds no live replica of this key.');
       }
-      // The caller is authenticated here too, so the forward is audited under its identity.
-      const caller = await authenticate(opts.core.deps.store, credential(req).bearer);
-      const auth = req.headers.authorization;
-      const res = await routing.forward(decision.targets, {
+      const res = await forwardKeyCall(opts.core, routing, decision.targets, {
+        keyId: id,
         method: req.method as 'GET' | 'POST',
         path: req.url,
         ...(req.method === 'POST' ? { body: JSON.stringify(req.body ?? {}) } : {}),
-        ...(typeof auth === 'string' ? { authorization: auth } : {}),
+        bearer: credential(req).bearer,
         requestId: req.id,
-      });
-      await opts.core.deps.audit.append({
-        actor: caller.actor,
-        action: 'key.forward',
-        keyId: id,
-        outcome: res.status < 400 ? 'success' : 'error',
-        requestId: req.id,
-        details: { to: res.nodeId, status: res.status, route: req.routeOptions.url ?? '' },
+        route: req.routeOptions.url ?? '',
       });
       reply.header(HEADER_NODE, res.nodeId);
       return reply
@@ -224,7 +215,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   tokenRoutes(app, opts.core);
   auditRoutes(app, opts.core);
   chainRoutes(app, opts.core);
-  rpcRoutes(app, opts.core);
+  rpcRoutes(app, opts.core, opts.routing);
   clusterRoutes(app, opts.core, opts.cluster);
   return app;
 }

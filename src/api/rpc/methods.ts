@@ -18,7 +18,20 @@ import type { Credential } from '../../core/context.js';
 import type { Core } from '../../core/core.js';
 import { invalid, KeymeshError } from '../../errors.js';
 
-export type Method = (core: Core, cred: Credential, params: unknown[]) => Promise<unknown>;
+/**
+ * What the methods need of the core: the account lookup and the three Ethereum signing calls. In
+ * a cluster, routes.ts hands in signing calls that run where the key lives (forwarded if need be).
+ */
+export type RpcApi = Pick<
+  Core,
+  | 'ethereumAccount'
+  | 'ethereumAccounts'
+  | 'signEthereumTransaction'
+  | 'signEthereumMessage'
+  | 'signEthereumTypedData'
+>;
+
+export type Method = (core: RpcApi, cred: Credential, params: unknown[]) => Promise<unknown>;
 
 /** clef's ExternalAPIVersion (go-ethereum signer/core/api.go), the API this endpoint speaks. */
 export const EXTERNAL_API_VERSION = '6.1.0';
@@ -38,7 +51,7 @@ function txObject(v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-async function signTx(core: Core, cred: Credential, params: unknown[], max: number) {
+async function signTx(core: RpcApi, cred: Credential, params: unknown[], max: number) {
   arity(params, 1, max);
   const tx = txObject(params[0]);
   if (tx.from === undefined || tx.from === null) throw invalid('transaction.from is required');
@@ -47,19 +60,19 @@ async function signTx(core: Core, cred: Credential, params: unknown[], max: numb
   return core.signEthereumTransaction(cred, keyId, { transaction: tx, ...(path ? { path } : {}) });
 }
 
-async function signMessage(core: Core, cred: Credential, address: unknown, field: string, data: unknown) {
+async function signMessage(core: RpcApi, cred: Credential, address: unknown, field: string, data: unknown) {
   const { keyId, path } = await core.ethereumAccount(cred, address, field);
   return (await core.signEthereumMessage(cred, keyId, { message: data, ...(path ? { path } : {}) }))
     .signature;
 }
 
-async function signTypedData(core: Core, cred: Credential, address: unknown, field: string, td: unknown) {
+async function signTypedData(core: RpcApi, cred: Credential, address: unknown, field: string, td: unknown) {
   const { keyId, path } = await core.ethereumAccount(cred, address, field);
   return (await core.signEthereumTypedData(cred, keyId, { typedData: td, ...(path ? { path } : {}) }))
     .signature;
 }
 
-async function accounts(core: Core, cred: Credential, params: unknown[]) {
+async function accounts(core: RpcApi, cred: Credential, params: unknown[]) {
   arity(params, 0, 0);
   return (await core.ethereumAccounts(cred)).map((a) => a.address);
 }

@@ -23,7 +23,10 @@ import {
   rpcError,
   type RpcError,
 } from './errors.js';
-import { METHODS } from './methods.js';
+import { METHODS, type RpcApi } from './methods.js';
+import type { ClusterRouting } from '../../cluster/routing.js';
+import { forwardKeyCall } from '../http/forwarding.js';
+import { KeymeshError } from '../../errors.js';
 
 /** Calls per batch: enough for any wallet, few enough that one request cannot queue a flood. */
 export const MAX_BATCH = 100;
@@ -50,7 +53,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const validId = (v: unknown): v is Id =>
   v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
-async function call(core: Core, cred: Credential, msg: unknown, req: FastifyRequest): Promise<Outcome> {
+async function call(core: RpcApi, cred: Credential, msg: unknown, req: FastifyRequest): Promise<Outcome> {
   if (!isObject(msg)) return refused(null, INVALID_REQUEST, 'Invalid Request: a call must be an object');
   const notification = !Object.hasOwn(msg, 'id');
   if (!notification && !validId(msg.id))
@@ -93,7 +96,8 @@ function send(reply: FastifyReply, status: number, payload: unknown) {
     .send(JSON.stringify(payload));
 }
 
-export function rpcRoutes(app: FastifyInstance, core: Core): void {
+export function rpcRoutes(app: FastifyInstance, core: Core, routing?: ClusterRouting): void {
+  const api = routing ? clusterApi(core, routing) : core;
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -140,7 +144,7 @@ export function rpcRoutes(app: FastifyInstance, core: Core): void {
       const base = credential(req);
       const outcomes = await Promise.all(
         calls.map((c, i) =>
-          call(core, batch ? { ...base, requestId: `${base.requestId}.${i}` } : base, c, req),
+          call(api, batch ? { ...base, requestId: `${base.requestId}-${i}` } : base, c, req),
         ),
       );
       const status = outcomes.some((o) => o.unauthenticated) ? 401 : 200;
@@ -149,6 +153,54 @@ export function rpcRoutes(app: FastifyInstance, core: Core): void {
       return send(reply, status, batch ? responses : responses[0]);
     });
   });
+}
+
+/**
+ * Cluster mode: the signing calls run where the key lives. The account lookup is answered here
+ * (it reads only public data); a key this node holds no live replica of is signed by a holder
+ * through the REST route of the same call, audited on both nodes under the call's request id.
+ */
+function clusterApi(core: Core, routing: ClusterRouting): RpcApi {
+  const via = async <T>(
+    cred: Credential,
+    keyId: string,
+    rest: string,
+    input: unknown,
+    local: () => Promise<T>,
+  ): Promise<T> => {
+    const decision = await routing.route(keyId);
+    if (decision.local) return local();
+    const res = await forwardKeyCall(core, routing, decision.targets, {
+      keyId,
+      method: 'POST',
+      path: `/v1/keys/${encodeURIComponent(keyId)}/${rest}`,
+      body: JSON.stringify(input),
+      bearer: cred.bearer,
+      requestId: cred.requestId,
+      route: `/v1/keys/:id/${rest}`,
+    });
+    let body: unknown;
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    if (res.status < 400 && body !== undefined) return body as T;
+    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    if (typeof err?.code === 'string' && Object.hasOwn(STATUS, err.code) && typeof err.message === 'string')
+      throw new KeymeshError(err.code as ErrorCode, err.message);
+    throw new KeymeshError('UNAVAILABLE', `Node ${res.nodeId} gave no usable answer.`);
+  };
+  return {
+    ethereumAccount: (cred, address, field) => core.ethereumAccount(cred, address, field),
+    ethereumAccounts: (cred) => core.ethereumAccounts(cred),
+    signEthereumTransaction: (cred, id, input) =>
+      via(cred, id, 'ethereum/transaction', input, () => core.signEthereumTransaction(cred, id, input)),
+    signEthereumMessage: (cred, id, input) =>
+      via(cred, id, 'ethereum/message', input, () => core.signEthereumMessage(cred, id, input)),
+    signEthereumTypedData: (cred, id, input) =>
+      via(cred, id, 'ethereum/typed-data', input, () => core.signEthereumTypedData(cred, id, input)),
+  };
 }
 
 /** An error's name, code and stack for the log; never request data. */
