@@ -1,7 +1,7 @@
 // A Keymesh node: opens the store, the enclave and the audit log, bootstraps the admin token on
 // first start, serves HTTP, and on stop drains in-flight requests before closing everything in
 // the reverse order. The only place the parts are wired together.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -28,9 +28,13 @@ import { awaitAcks, StateAcker } from './cluster/fencing.js';
 import { Forwarder, peerServerOptions, type PeerTls } from './cluster/forward.js';
 import { ClusterRouting } from './cluster/routing.js';
 import { ReplicaSync } from './cluster/sync.js';
-import { ATTESTATION_TYPE_SOFTWARE_V1, signAttestation } from './enclave/crypto/attestation.js';
+import {
+  ATTESTATION_TYPE_SOFTWARE_V1,
+  readNodeGrant,
+  signAttestation,
+} from './enclave/crypto/attestation.js';
 import { openEtcdStore } from './store/etcd.js';
-import { CA_FILE, CA_KEY_FILE } from './tls/certs.js';
+import { CA_FILE } from './tls/certs.js';
 import type { ClusterConfig } from './config.js';
 
 export interface RunningNode {
@@ -162,8 +166,8 @@ export async function startNode(
       const c = config.cluster;
       const transport = '0x' + Buffer.from(enclave.transportPublicKey!()).toString('hex');
       const now = Date.now();
-      // Signed here with the CA key from the cluster dir: see src/cli/commands/cluster.ts for
-      // what this does and does not prove.
+      // Signed with this node's own certificate key; peers accept it only for the region and
+      // level the certificate grants (src/cli/commands/cluster.ts: the trust model).
       const attestation = signAttestation(
         {
           type: ATTESTATION_TYPE_SOFTWARE_V1,
@@ -173,9 +177,10 @@ export async function startNode(
           transportPublicKey: transport,
           enclaveKind: 'software',
           issuedAt: now - 60_000,
-          expiresAt: now + 30 * 86_400_000,
+          expiresAt: Math.min(now + 30 * 86_400_000, clusterFiles.validTo),
         },
-        clusterFiles.caKey,
+        clusterFiles.peer.key,
+        { certificate: clusterFiles.peer.cert },
       );
       peerApp = await buildHttpServer({
         core,
@@ -253,18 +258,34 @@ export async function startNode(
   }
 }
 
-/** The cluster dir's files this node needs (keymesh cluster init / add-node). */
-function readClusterFiles(c: ClusterConfig, nodeId: string): { ca: string; caKey: string; peer: PeerTls } {
+/**
+ * The cluster dir's files this node needs: ca.crt and its own nodes/ID/ (keymesh cluster init /
+ * add-node), never ca.key. The certificate must grant the --region and --level it was started with.
+ */
+function readClusterFiles(c: ClusterConfig, nodeId: string): { ca: string; peer: PeerTls; validTo: number } {
   const nodeDir = nodeTlsDir(c.dir, nodeId);
   const read = (p: string, what: string) => {
     if (!existsSync(p)) throw invalid(`${p} is missing: ${what}`);
     return readFileSync(p, 'utf8');
   };
+  const addNode = `run keymesh cluster add-node --node-id ${nodeId} --region R --level N`;
   const ca = read(join(c.dir, CA_FILE), 'run keymesh cluster init --dir DIR');
-  const caKey = read(join(c.dir, CA_KEY_FILE), 'run keymesh cluster init --dir DIR');
-  const cert = read(join(nodeDir, NODE_CERT_FILE), `run keymesh cluster add-node --node-id ${nodeId}`);
-  const key = read(join(nodeDir, NODE_KEY_FILE), `run keymesh cluster add-node --node-id ${nodeId}`);
-  return { ca, caKey, peer: { ca, cert, key } };
+  const cert = read(join(nodeDir, NODE_CERT_FILE), addNode);
+  const key = read(join(nodeDir, NODE_KEY_FILE), addNode);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw invalid(`${join(nodeDir, NODE_CERT_FILE)} is not a certificate`);
+  }
+  const grant = readNodeGrant(x509);
+  if (!grant || grant.nodeId !== nodeId)
+    throw invalid(`${join(nodeDir, NODE_CERT_FILE)} grants no region and level to ${nodeId}: ${addNode}`);
+  if (grant.region !== c.region || grant.level !== c.level)
+    throw invalid(
+      `${nodeId}'s certificate grants region ${grant.region} level ${grant.level}, not --region ${c.region} --level ${c.level}; re-issue it with add-node to change them`,
+    );
+  return { ca, peer: { ca, cert, key }, validTo: Date.parse(x509.validTo) };
 }
 
 /**

@@ -64,6 +64,8 @@ export interface ServerCertRequest extends ValidityOptions {
   /** Also clientAuth: one certificate for a peer that both serves and connects, as an etcd
    * member's peer certificate must. */
   clientAuth?: boolean;
+  /** URIs for the subjectAltName (a cluster node's grant: urn:keymesh:region:R, …:level:N). */
+  uris?: readonly string[];
 }
 
 export interface ClientCertRequest extends ValidityOptions {
@@ -126,6 +128,7 @@ export async function issueServerCert(ca: CertificateAuthority, req: ServerCertR
   const san: JsonGeneralNames = [
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...ips.map((value) => ({ type: 'ip' as const, value })),
+    ...unique((req.uris ?? []).map(checkUri)).map((value) => ({ type: 'url' as const, value })),
   ];
   const eku = req.clientAuth ? [OID_SERVER_AUTH, OID_CLIENT_AUTH] : [OID_SERVER_AUTH];
   return issueLeaf(ca, { commonName: req.commonName }, req, eku, [
@@ -316,6 +319,12 @@ function checkDnsName(name: string): string {
   if (lower.length > 253 || !lower.split('.').every((l) => label.test(l)))
     throw invalid(`${JSON.stringify(name)} is not a DNS name`);
   return lower;
+}
+
+function checkUri(uri: string): string {
+  if (!/^urn:[a-z0-9-]{1,32}(:[A-Za-z0-9._-]{1,63}){1,4}$/.test(uri))
+    throw invalid(`${JSON.stringify(uri)} is not a URN this CA issues`);
+  return uri;
 }
 
 function checkIp(ip: string): string {

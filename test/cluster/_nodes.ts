@@ -2,6 +2,8 @@
 // (`keymesh cluster init` and `add-node`), and node processes started with --cluster against a
 // real etcd cluster (test/helpers/etcd.ts). The first node started bootstraps the admin token.
 import assert from 'node:assert/strict';
+import { cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { haveEtcd, startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
@@ -20,15 +22,42 @@ export const SPECS: ClusterNodeSpec[] = [
   { id: 'n3', region: 'us', level: 1 },
 ];
 
-export async function makeClusterDir(ids: string[]): Promise<string> {
+export async function makeClusterDir(specs: ClusterNodeSpec[]): Promise<string> {
   const dir = tempDir('keymesh-cluster-');
   const init = await runCli(['cluster', 'init', '--dir', dir]);
   if (init.code !== 0) throw new Error(`cluster init failed: ${init.stderr}`);
-  for (const id of ids) {
-    const r = await runCli(['cluster', 'add-node', '--dir', dir, '--node-id', id]);
-    if (r.code !== 0) throw new Error(`cluster add-node failed: ${r.stderr}`);
-  }
+  for (const s of specs) await addNode(dir, s);
   return dir;
+}
+
+/** keymesh cluster add-node: (re-)issues a node's certificate for its region and level. */
+export async function addNode(dir: string, s: ClusterNodeSpec): Promise<void> {
+  const r = await runCli([
+    'cluster',
+    'add-node',
+    '--dir',
+    dir,
+    '--node-id',
+    s.id,
+    '--region',
+    s.region,
+    '--level',
+    String(s.level),
+  ]);
+  if (r.code !== 0) throw new Error(`cluster add-node failed: ${r.stderr}`);
+}
+
+/**
+ * What an operator copies to the machine of one node: ca.crt and nodes/ID/, never ca.key. Every
+ * node in these tests starts from such a copy, so the cluster is shown to work without the CA key
+ * on any node.
+ */
+function nodeCopy(clusterDir: string, id: string): string {
+  const d = tempDir(`keymesh-clusterdir-${id}-`);
+  mkdirSync(join(d, 'nodes'), { mode: 0o700 });
+  cpSync(join(clusterDir, 'ca.crt'), join(d, 'ca.crt'));
+  cpSync(join(clusterDir, 'nodes', id), join(d, 'nodes', id), { recursive: true });
+  return d;
 }
 
 export function startClusterNode(
@@ -52,7 +81,7 @@ export function startClusterNode(
       '--peer',
       '127.0.0.1:0',
       '--cluster-dir',
-      clusterDir,
+      nodeCopy(clusterDir, spec.id),
     ],
   });
 }
@@ -79,14 +108,14 @@ export interface ClusterFixture {
 
 /**
  * A 3-member etcd cluster and the SPECS nodes, started before the file's tests and killed after;
- * `extraIds` get certificates too, for nodes a test starts later.
+ * `extra` nodes get certificates too, for nodes a test starts later.
  */
-export function useCluster(extraIds: string[] = []): ClusterFixture {
+export function useCluster(extra: ClusterNodeSpec[] = []): ClusterFixture {
   const f = { nodes: [] as TestNode[], admin: '' } as unknown as ClusterFixture;
   before(async () => {
     if (skipWithoutEtcd) return;
     f.etcd = await startEtcdCluster(3);
-    f.dir = await makeClusterDir([...SPECS.map((s) => s.id), ...extraIds]);
+    f.dir = await makeClusterDir([...SPECS, ...extra]);
     for (const s of SPECS) f.nodes.push(await startClusterNode(s, f.etcd.endpoints, f.dir));
     f.admin = f.nodes[0]!.adminToken;
   });

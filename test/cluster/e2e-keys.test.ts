@@ -30,7 +30,7 @@ interface AuditEntry {
   node: string;
 }
 
-const c = useCluster(['n4']);
+const c = useCluster();
 const skip = skipWithoutEtcd;
 const nodes = c.nodes;
 

@@ -116,3 +116,27 @@ test(
     });
   },
 );
+
+test(
+  'a node claiming a level or region its certificate does not grant is refused at start',
+  { skip },
+  async () => {
+    for (const claim of [
+      { ...SPECS[2]!, level: 9 },
+      { ...SPECS[2]!, region: 'eu' },
+    ]) {
+      const err = await startClusterNode(claim, c.etcd.endpoints, c.dir).then(
+        () => assert.fail('started'),
+        (e: Error) => e.message,
+      );
+      assert.match(err, /exited with 1 before ready/);
+      assert.match(err, /certificate grants region us level 1/);
+    }
+    // And nothing of the claim reached the cluster.
+    const r = await nodes[0]!.api<ClusterView>('GET', '/v1/cluster', undefined, c.admin);
+    assert.deepEqual(
+      r.body.nodes.map((x) => [x.id, x.region, x.level]),
+      SPECS.map((s) => [s.id, s.region, s.level]),
+    );
+  },
+);

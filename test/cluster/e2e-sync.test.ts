@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { waitFor, type TestNode } from '../helpers/node.js';
 import { openEtcdStore } from '../../src/store/etcd.js';
 import {
+  addNode,
   type ClusterKey,
   type ClusterNodeSpec,
   createKey,
@@ -24,7 +25,7 @@ const N4: ClusterNodeSpec = { id: 'n4', region: 'us', level: 3 };
 
 type Key = ClusterKey;
 
-const c = useCluster([N4.id]);
+const c = useCluster([N4]);
 const skip = skipWithoutEtcd;
 const nodes = c.nodes;
 
@@ -259,6 +260,8 @@ test(
       const old = byId(id);
       await old.kill9();
       const spec = { ...SPECS.find((s) => s.id === id)!, level };
+      // The operator re-issues its certificate for the new level; the old one would be refused.
+      await addNode(c.dir, spec);
       nodes[nodes.indexOf(old)] = await startClusterNode(spec, c.etcd.endpoints, c.dir, old.dataDir);
     };
     // n3 (us, level 1) comes back at level 3: it gets a replica.

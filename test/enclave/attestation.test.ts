@@ -4,10 +4,13 @@
 // and malformed attestations are refused with FORBIDDEN and a reason. The signed encoding is pinned.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
 import {
   ATTESTATION_TYPE_SOFTWARE_V1,
   attestationSigningBytes,
+  grantUris,
+  MAX_CERTIFICATE_PEM,
+  readNodeGrant,
   signAttestation,
   verifyAttestation,
   type Attestation,
@@ -218,4 +221,68 @@ test('the signed encoding is fixed (and can never parse as DER)', () => {
       '00000008' + '0000000000000102',
     ].join(''),
   );
+});
+
+// ---- signed by a CA-issued node certificate (what a node does at start) -----------------------
+
+const realNow = Date.now();
+const certStatement: AttestationStatement = {
+  ...statement,
+  issuedAt: realNow - DAY,
+  expiresAt: realNow + DAY,
+};
+const certExpect: AttestationExpectations = { nodeId: 'node-eu-1', now: realNow };
+const nodeCert = (c: typeof ca, id: string, region: string, level: number, extra: object = {}) =>
+  issueServerCert(c, { commonName: id, clientAuth: true, uris: grantUris(region, level), ...extra });
+
+test('a statement signed with a node certificate verifies when it claims exactly what the CA granted', async () => {
+  const cert = await nodeCert(ca, 'node-eu-1', 'eu-west', 3);
+  const att = signAttestation(certStatement, cert.keyPem, { certificate: cert.certPem });
+  assert.equal(att.alg, 'ES256');
+  const viaJson = JSON.parse(JSON.stringify(att)) as unknown;
+  assert.deepEqual(verifyAttestation(viaJson, ca.certPem, certExpect), certStatement);
+  assert.deepEqual(readNodeGrant(new X509Certificate(cert.certPem)), {
+    nodeId: 'node-eu-1',
+    region: 'eu-west',
+    level: 3,
+  });
+  // Another CA's verifier, a tampered statement, or a signature by some other key: refused.
+  refused(viaJson, 'certificate', certExpect, otherCa.certPem);
+  const higher = clone(att);
+  higher.statement.level = 4;
+  refused(higher, 'signature', certExpect);
+  const other = await nodeCert(ca, 'node-eu-1', 'eu-west', 3);
+  refused({ ...att, certificate: other.certPem }, 'signature', certExpect);
+});
+
+test('a node certificate cannot vouch for more than it grants, nor outside its validity', async () => {
+  // The node signs a higher level, another region, or another node id than its certificate says.
+  const cert = await nodeCert(ca, 'node-eu-1', 'eu-west', 1);
+  for (const s of [
+    certStatement, // level 3, granted 1
+    { ...certStatement, level: 1, region: 'us-east' },
+  ])
+    refused(signAttestation(s, cert.keyPem, { certificate: cert.certPem }), 'grant', certExpect);
+  const other = await nodeCert(ca, 'node-us-9', 'eu-west', 3);
+  refused(signAttestation(certStatement, other.keyPem, { certificate: other.certPem }), 'grant', certExpect);
+  // Issued by another CA; a certificate without a grant; a CA certificate; garbage; too long.
+  const foreign = await nodeCert(otherCa, 'node-eu-1', 'eu-west', 3);
+  refused(
+    signAttestation(certStatement, foreign.keyPem, { certificate: foreign.certPem }),
+    'certificate',
+    certExpect,
+  );
+  const bare = await issueServerCert(ca, { commonName: 'node-eu-1', clientAuth: true });
+  refused(signAttestation(certStatement, bare.keyPem, { certificate: bare.certPem }), 'grant', certExpect);
+  refused(signAttestation(certStatement, ca.keyPem, { certificate: ca.certPem }), 'certificate', certExpect);
+  const good = signAttestation(certStatement, (await nodeCert(ca, 'node-eu-1', 'eu-west', 3)).keyPem);
+  refused({ ...good, certificate: 'not a certificate' }, 'certificate', certExpect);
+  refused({ ...good, certificate: 'x'.repeat(MAX_CERTIFICATE_PEM + 1) }, 'certificate', certExpect);
+  refused({ ...good, certificate: 42 }, 'certificate', certExpect);
+  // Outside the certificate's validity (checked with the verifier's clock).
+  const fine = await nodeCert(ca, 'node-eu-1', 'eu-west', 3);
+  const att = signAttestation(certStatement, fine.keyPem, { certificate: fine.certPem });
+  refused(att, 'certificate_expired', { ...certExpect, now: realNow + 400 * DAY });
+  assert.throws(() => grantUris('eu west', 1), KeymeshError);
+  assert.throws(() => grantUris('eu', 11), KeymeshError);
 });

@@ -2,20 +2,22 @@
 //
 //   init     --dir D                  D/ca.crt, D/ca.key: the cluster CA (P-256, src/tls/certs.ts).
 //   add-node --dir D --node-id ID     D/nodes/ID/node.crt + node.key: a server certificate that is
-//            [--host H]...            also a client certificate (clientAuth), CN = ID, for the
-//                                     node's mutual-TLS peer listener and its forwarding client.
+//            --region R --level N     also a client certificate (clientAuth), CN = ID, granting the
+//            [--host H]...            node region R and level N (subjectAltName URIs), for the
+//                                     node's mutual-TLS peer listener, its forwarding client, and
+//                                     the attestation of its enclave's transport key.
 //
-// Trust model (dev/test clusters; the README says so): a node started with --cluster-dir D reads
-// ca.crt, its own certificate and key, and ALSO ca.key, with which it signs its own enclave
-// attestation at start. Whoever can read D is therefore the CA: the directory must be owner-only
-// and, in production, the attestation would be signed offline by the operator who holds the CA
-// key (attestationSigningBytes is exported for that) or replaced by a hardware quote. What the
-// scheme does guarantee: a replica is only ever wrapped to a transport key that a CA-holder
-// vouched for, and a peer connection is only ever accepted from a certificate the CA issued.
+// Trust model: the operator who holds D/ca.key is the CA. A node needs only ca.crt and its own
+// nodes/ID/ (copy just those to the machine that runs it): it signs its attestation with its own
+// certificate's key, and a peer accepts it only for the region and level the certificate grants
+// (src/enclave/crypto/attestation.ts). So the provider of one node can attest nothing but that
+// node as the operator granted it. Re-running add-node re-issues a node's certificate, e.g. to
+// change its level; the node picks it up when restarted with the matching --level.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CA_FILE, CA_KEY_FILE, createCa, issueServerCert, loadCa } from '../../tls/certs.js';
+import { grantUris } from '../../enclave/crypto/attestation.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { CliError, EXIT } from '../client.js';
 
@@ -27,10 +29,10 @@ const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const nodeTlsDir = (dir: string, nodeId: string) => join(dir, 'nodes', nodeId);
 
 const USAGE = `usage: keymesh cluster init --dir DIR
-       keymesh cluster add-node --dir DIR --node-id ID [--host HOST]...`;
+       keymesh cluster add-node --dir DIR --node-id ID --region R --level N [--host HOST]...`;
 
 export async function clusterCommand(sub: string | undefined, argv: string[]): Promise<void> {
-  let v: { dir?: string; 'node-id'?: string; host?: string[] };
+  let v: { dir?: string; 'node-id'?: string; host?: string[]; region?: string; level?: string };
   try {
     v = parseArgs({
       args: argv,
@@ -38,6 +40,8 @@ export async function clusterCommand(sub: string | undefined, argv: string[]): P
         dir: { type: 'string' },
         'node-id': { type: 'string' },
         host: { type: 'string', multiple: true },
+        region: { type: 'string' },
+        level: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -62,16 +66,26 @@ export async function clusterCommand(sub: string | undefined, argv: string[]): P
       const id = v['node-id'];
       if (!id || !NODE_ID_RE.test(id))
         throw new CliError('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-', EXIT.usage, 'USAGE');
+      if (v.region === undefined || v.level === undefined || !/^(10|[0-9])$/.test(v.level))
+        throw new CliError('add-node needs --region R and --level 0..10', EXIT.usage, 'USAGE');
+      let uris: string[];
+      try {
+        uris = grantUris(v.region, Number(v.level));
+      } catch (e) {
+        throw new CliError((e as Error).message, EXIT.usage, 'USAGE');
+      }
       const ca = loadCa(dir);
       const hosts = v.host ?? [];
       const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
       const dnsNames = hosts.filter((h) => !ips.includes(h));
-      const cert = await issueServerCert(ca, { commonName: id, clientAuth: true, dnsNames, ips });
+      const cert = await issueServerCert(ca, { commonName: id, clientAuth: true, dnsNames, ips, uris });
       const out = nodeTlsDir(dir, id);
       mkdirSync(out, { recursive: true, mode: 0o700 });
       writeFileAtomic(join(out, NODE_KEY_FILE), cert.keyPem, 0o600);
       writeFileAtomic(join(out, NODE_CERT_FILE), cert.certPem, 0o644);
-      process.stdout.write(`node ${id}: certificate written to ${join(out, NODE_CERT_FILE)}\n`);
+      process.stdout.write(
+        `node ${id} (region ${v.region}, level ${v.level}): certificate written to ${join(out, NODE_CERT_FILE)}\n`,
+      );
       return;
     }
     default:

@@ -2,12 +2,19 @@
 // encoding, and the checks a node runs before it wraps a replica to a peer (DESIGN.md, "Key
 // material" and "Trust boundaries"; issue 4, point 2).
 //
-// A `keymesh-software-v1` statement says: "the cluster CA vouches that node N, in region R at
-// security level L, runs a K enclave whose transport public key is P, from issuedAt until
-// expiresAt". It is signed by the cluster CA key that `keymesh cluster init` makes (the P-256 CA
-// of src/tls/certs.ts, ES256; an Ed25519 CA key is accepted too, EdDSA), by whoever holds that key,
-// when the node joins. It proves no more than the CA's trust in the operator who ran the join: a
-// software enclave cannot prove what code it runs. The `type` field is what lets a hardware quote
+// A `keymesh-software-v1` statement says: "node N, in region R at security level L, runs a K
+// enclave whose transport public key is P, from issuedAt until expiresAt". The cluster CA that
+// `keymesh cluster init` makes vouches for it in one of two ways:
+// - through the node's certificate (the usual way): `keymesh cluster add-node --region R --level L`
+//   has the CA issue node N a certificate whose subjectAltName carries urn:keymesh:region:R and
+//   urn:keymesh:level:L; the node signs its statement with that certificate's key (ES256) at start
+//   and sends the certificate along. A verifier checks the certificate against the CA and that the
+//   statement claims exactly what it grants. Nodes never hold the CA key, so the provider of one
+//   node can attest only that node, at the region and level the operator granted it;
+// - or directly, signed by the CA key itself (ES256, or EdDSA for an Ed25519 CA key), by an
+//   operator holding it offline.
+// Either way it proves no more than the CA's trust in the operator: a software enclave cannot
+// prove what code it runs. The `type` field is what lets a hardware quote
 // (SGX DCAP, Nitro, SEV-SNP) replace it: a verifier refuses types it does not know.
 //
 // Signed bytes (fixed, unambiguous; lp(x) = u32be(len x) ‖ x):
@@ -81,6 +88,48 @@ export interface Attestation {
   alg: AttestationAlg;
   /** 0x + 128 hex digits: ES256 r ‖ s, or an Ed25519 signature. */
   signature: string;
+  /** PEM: the CA-issued node certificate whose key made `signature` (absent: the CA key did). */
+  certificate?: string;
+}
+
+/** Longest node certificate accepted in an attestation (ours are about 1 KiB). */
+export const MAX_CERTIFICATE_PEM = 8192;
+
+/** What a node certificate grants: its subject CN is the node id; region and level are SAN URIs. */
+export interface NodeGrant {
+  nodeId: string;
+  region: string;
+  level: number;
+}
+
+/** The subjectAltName URIs by which `keymesh cluster add-node` grants a region and level. */
+export function grantUris(region: string, level: number): string[] {
+  if (!REGION_RE.test(region)) throw new KeymeshError('INVALID_REQUEST', 'region is not a region name');
+  if (!Number.isInteger(level) || level < 0 || level > MAX_LEVEL)
+    throw new KeymeshError('INVALID_REQUEST', `level must be an integer from 0 to ${MAX_LEVEL}`);
+  return [`urn:keymesh:region:${region}`, `urn:keymesh:level:${level}`];
+}
+
+/** The grant of a node certificate, or undefined when it names no single node, region and level. */
+export function readNodeGrant(cert: X509Certificate): NodeGrant | undefined {
+  const cns = cert.subject
+    .split('\n')
+    .filter((l) => l.startsWith('CN='))
+    .map((l) => l.slice(3));
+  const uris = (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter((x) => x.startsWith('URI:'))
+    .map((x) => x.slice(4));
+  const pick = (prefix: string) => {
+    const found = uris.filter((u) => u.startsWith(prefix)).map((u) => u.slice(prefix.length));
+    return found.length === 1 ? found[0] : undefined;
+  };
+  const region = pick('urn:keymesh:region:');
+  const level = pick('urn:keymesh:level:');
+  if (cns.length !== 1 || !NODE_ID_RE.test(cns[0]!) || region === undefined || level === undefined)
+    return undefined;
+  if (!REGION_RE.test(region) || !/^(10|[0-9])$/.test(level)) return undefined;
+  return { nodeId: cns[0]!, region, level: Number(level) };
 }
 
 export interface AttestationExpectations {
@@ -159,10 +208,14 @@ function algFor(key: KeyObject): AttestationAlg | undefined {
   return undefined;
 }
 
-/** Sign a statement with the cluster CA's private key (PEM PKCS#8, as src/tls writes ca.key). */
+/**
+ * Sign a statement with the cluster CA's private key (PEM PKCS#8, as src/tls writes ca.key), or,
+ * with `opts.certificate`, with the key of that CA-issued node certificate (node.key).
+ */
 export function signAttestation(
   statement: AttestationStatement,
   caPrivateKey: string | KeyObject,
+  opts: { certificate?: string } = {},
 ): Attestation {
   if (statement?.type !== ATTESTATION_TYPE_SOFTWARE_V1)
     throw new KeymeshError(
@@ -192,7 +245,12 @@ export function signAttestation(
     issuedAt: statement.issuedAt,
     expiresAt: statement.expiresAt,
   };
-  return { statement: signed, alg, signature: '0x' + sig.toString('hex') };
+  return {
+    statement: signed,
+    alg,
+    signature: '0x' + sig.toString('hex'),
+    ...(opts.certificate !== undefined ? { certificate: opts.certificate } : {}),
+  };
 }
 
 /** The CA's public key from a PEM certificate (ca.crt), a PEM public key, or a KeyObject. */
@@ -227,10 +285,39 @@ export function verifyAttestation(
 ): AttestationStatement {
   if (!expect || typeof expect.nodeId !== 'string' || !NODE_ID_RE.test(expect.nodeId))
     throw new KeymeshError('INVALID_REQUEST', 'expectations.nodeId must be a node id');
-  const key = caVerificationKey(ca);
+  const caKey = caVerificationKey(ca);
   if (!isPlainObject(att)) throw fail('malformed');
   for (const k of Object.keys(att))
-    if (!['statement', 'alg', 'signature'].includes(k)) throw fail('malformed');
+    if (!['statement', 'alg', 'signature', 'certificate'].includes(k)) throw fail('malformed');
+  const now = expect.now ?? Date.now();
+  const skew = expect.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  if (!isTime(now) || !isTime(skew))
+    throw new KeymeshError('INVALID_REQUEST', 'now and clockSkewMs must be ms');
+  // Signed by a node certificate: the CA must have issued it, and it must be valid now.
+  let key = caKey;
+  let grant: NodeGrant | undefined;
+  if (att.certificate !== undefined) {
+    if (typeof att.certificate !== 'string' || att.certificate.length > MAX_CERTIFICATE_PEM)
+      throw fail('certificate');
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(att.certificate);
+    } catch {
+      throw fail('certificate');
+    }
+    let issued = false;
+    try {
+      issued = !cert.ca && cert.verify(caKey);
+    } catch {
+      issued = false;
+    }
+    if (!issued) throw fail('certificate', 'the attestation certificate is not one the cluster CA issued');
+    if (now + skew < Date.parse(cert.validFrom) || now >= Date.parse(cert.validTo))
+      throw fail('certificate_expired', 'the attestation certificate is not valid now');
+    grant = readNodeGrant(cert);
+    if (!grant) throw fail('grant', 'the attestation certificate grants no region and level');
+    key = cert.publicKey;
+  }
   const s = att.statement;
   if (isPlainObject(s) && typeof s.type === 'string' && s.type !== ATTESTATION_TYPE_SOFTWARE_V1)
     throw fail('type', 'the attestation is of a type this node does not accept');
@@ -255,6 +342,8 @@ export function verifyAttestation(
     ok = false;
   }
   if (!ok) throw fail('signature');
+  if (grant && (grant.nodeId !== s.nodeId || grant.region !== s.region || grant.level !== s.level))
+    throw fail('grant', 'the attestation claims more than its certificate grants');
 
   if (s.nodeId !== expect.nodeId) throw fail('node', 'the attestation is for another node');
   if (expect.transportPublicKey !== undefined) {
@@ -269,10 +358,6 @@ export function verifyAttestation(
     throw fail('region', 'the node claims a region it is not attested for');
   if (expect.level !== undefined && expect.level !== s.level)
     throw fail('level', 'the node claims a level it is not attested for');
-  const now = expect.now ?? Date.now();
-  const skew = expect.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
-  if (!isTime(now) || !isTime(skew))
-    throw new KeymeshError('INVALID_REQUEST', 'now and clockSkewMs must be ms');
   if (s.issuedAt > now + skew) throw fail('not_yet_valid', 'the attestation is not valid yet');
   if (now >= s.expiresAt) throw fail('expired', 'the attestation has expired');
   if (expect.maxAgeMs !== undefined && now - s.issuedAt > expect.maxAgeMs)
