@@ -13,7 +13,7 @@ const USAGE = `usage: keymesh <command>
   keys create|import|list|get|sign|verify|state|destroy
   tokens create|list|revoke
   audit list|verify
-  cluster init --dir D | cluster add-node --dir D --node-id ID
+  cluster status | remove-node ID | init --dir D | add-node --dir D --node-id ID --region R --level N
 Client options: --url URL, --token T | --token-file F (or KEYMESH_TOKEN; default DIR/admin.token),
 --data-dir DIR, --json`;
 

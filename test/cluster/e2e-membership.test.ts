@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { waitFor } from '../helpers/node.js';
+import { runCli, waitFor } from '../helpers/node.js';
 import { SPECS, peerAddress, skipWithoutEtcd, startClusterNode, useCluster } from './_nodes.js';
 
 interface ClusterView {
@@ -55,6 +55,11 @@ test(
       );
     }
     assert.equal((await nodes[0]!.api('GET', '/v1/cluster', undefined, null)).status, 401);
+    const cli = await runCli(['cluster', 'status', '--url', nodes[2]!.url, '--token', c.admin]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /answered by n3 \(live\)/);
+    for (const s of SPECS)
+      assert.match(cli.stdout, new RegExp(`${s.id}\\s+${s.region}\\s+${s.level}\\s+true`));
   },
 );
 

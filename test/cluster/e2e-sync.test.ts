@@ -7,7 +7,7 @@
 // signer: a node signs locally only from its own replica).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, type TestNode } from '../helpers/node.js';
+import { runCli, waitFor, type TestNode } from '../helpers/node.js';
 import { openEtcdStore } from '../../src/store/etcd.js';
 import {
   addNode,
@@ -111,6 +111,9 @@ test('an operator removes a node that is down; its replicas are deleted everywhe
   // A live node cannot be removed (it would just re-register); nor can an unknown one.
   const live = await nodes[0]!.api<Key>('DELETE', '/v1/cluster/nodes/n4', undefined, c.admin);
   assert.equal(live.status, 409, JSON.stringify(live.body));
+  const liveCli = await runCli(['cluster', 'remove-node', 'n4', '--url', nodes[0]!.url, '--token', c.admin]);
+  assert.equal(liveCli.code, 5, 'the CLI exits 5 on a conflict');
+  assert.match(liveCli.stderr, /live/);
   assert.equal((await nodes[0]!.api('DELETE', '/v1/cluster/nodes/nope', undefined, c.admin)).status, 404);
   assert.equal((await nodes[0]!.api('DELETE', '/v1/cluster/nodes/..%2F', undefined, c.admin)).status, 400);
   assert.equal((await nodes[0]!.api('DELETE', '/v1/cluster/nodes/n4', undefined, null)).status, 401);
@@ -125,9 +128,19 @@ test('an operator removes a node that is down; its replicas are deleted everywhe
   await n4.kill9();
   nodes.splice(nodes.indexOf(n4), 1);
   await waitFor('n4 not live', async () => !(await liveIds(nodes[0]!)).includes('n4'));
-  const r = await nodes[1]!.api<{ removed: string }>('DELETE', '/v1/cluster/nodes/n4', undefined, c.admin);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.deepEqual(r.body, { removed: 'n4' });
+  // Through the CLI, against n2.
+  const r = await runCli([
+    'cluster',
+    'remove-node',
+    'n4',
+    '--url',
+    nodes[1]!.url,
+    '--token',
+    c.admin,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { removed: 'n4' });
   await replicasBecome(k.body.id, ['n1', 'n2', 'n3']);
   const view = await nodes[2]!.api<{ nodes: { id: string }[] }>('GET', '/v1/cluster', undefined, c.admin);
   assert.deepEqual(

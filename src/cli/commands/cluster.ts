@@ -19,7 +19,9 @@ import { parseArgs } from 'node:util';
 import { CA_FILE, CA_KEY_FILE, createCa, issueServerCert, loadCa } from '../../tls/certs.js';
 import { grantUris } from '../../enclave/crypto/attestation.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { CliError, EXIT } from '../client.js';
+import { parse } from '../args.js';
+import { CliError, EXIT, makeClient } from '../client.js';
+import { printJson, printTable } from '../output.js';
 
 export const NODE_CERT_FILE = 'node.crt';
 export const NODE_KEY_FILE = 'node.key';
@@ -28,10 +30,13 @@ const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Where add-node puts a node's certificate and key. */
 export const nodeTlsDir = (dir: string, nodeId: string) => join(dir, 'nodes', nodeId);
 
-const USAGE = `usage: keymesh cluster init --dir DIR
+const USAGE = `usage: keymesh cluster status | remove-node ID   (talk to a running node)
+       keymesh cluster init --dir DIR
        keymesh cluster add-node --dir DIR --node-id ID --region R --level N [--host HOST]...`;
 
 export async function clusterCommand(sub: string | undefined, argv: string[]): Promise<void> {
+  if (sub === 'status') return clusterStatus(argv);
+  if (sub === 'remove-node') return removeNode(argv);
   let v: { dir?: string; 'node-id'?: string; host?: string[]; region?: string; level?: string };
   try {
     v = parseArgs({
@@ -91,4 +96,29 @@ export async function clusterCommand(sub: string | undefined, argv: string[]): P
     default:
       throw new CliError(USAGE, EXIT.usage, 'USAGE');
   }
+}
+
+/** keymesh cluster status: GET /v1/cluster as a table (or --json). */
+async function clusterStatus(argv: string[]): Promise<void> {
+  const { values: v } = parse(argv, {}, { min: 0, max: 0, usage: 'keymesh cluster status' });
+  const res = await makeClient(v).request<{ node: string; live: boolean; nodes: Record<string, unknown>[] }>(
+    'GET',
+    '/v1/cluster',
+  );
+  if (v.json) return printJson(res);
+  process.stdout.write(`answered by ${res.node} (${res.live ? 'live' : 'NOT live'})\n`);
+  return printTable(res.nodes, ['id', 'region', 'level', 'live', 'attested']);
+}
+
+/** keymesh cluster remove-node ID: an admin removes a node that is down for good. */
+async function removeNode(argv: string[]): Promise<void> {
+  const { values: v, positionals } = parse(
+    argv,
+    {},
+    { min: 1, max: 1, usage: 'keymesh cluster remove-node ID' },
+  );
+  const id = positionals[0]!;
+  await makeClient(v).request('DELETE', `/v1/cluster/nodes/${encodeURIComponent(id)}`);
+  if (v.json) return printJson({ removed: id });
+  process.stdout.write(`removed ${id}; its replicas are being deleted\n`);
 }
