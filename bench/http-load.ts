@@ -1,7 +1,9 @@
 // A small closed-loop HTTP load generator for the benchmark: `concurrency` keep-alive connections
-// each send the next request as soon as the last answers, for a fixed duration. Reports
-// throughput and latency percentiles. Runs in the benchmark's process (the node is another).
+// each send the next request as soon as the last answers, for a fixed duration (or number of
+// requests). Reports throughput and latency percentiles. Runs in the benchmark's process (the node
+// is another).
 import { Agent, request } from 'node:http';
+import { percentiles } from './stats.js';
 
 export interface LoadResult {
   concurrency: number;
@@ -21,6 +23,8 @@ export interface LoadSpec {
   token: string;
   concurrency: number;
   seconds: number;
+  /** Stop after this many timed requests, even if `seconds` have not passed. */
+  requests?: number;
   expectStatus?: number;
 }
 
@@ -59,9 +63,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(Array.from({ length: spec.concurrency }, () => once(agent, spec, base)));
   const start = performance.now();
   const end = start + spec.seconds * 1000;
+  const limit = spec.requests ?? Infinity;
+  let started = 0;
   await Promise.all(
     Array.from({ length: spec.concurrency }, async () => {
-      while (performance.now() < end) {
+      while (performance.now() < end && started++ < limit) {
         const t0 = performance.now();
         const status = await once(agent, spec, base);
         latencies.push(performance.now() - t0);
@@ -71,16 +77,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   );
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   return {
     concurrency: spec.concurrency,
     requests: latencies.length,
     errors,
     seconds,
     rps: latencies.length / seconds,
-    p50ms: pct(0.5),
-    p99ms: pct(0.99),
+    ...percentiles(latencies),
   };
 }

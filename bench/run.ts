@@ -7,12 +7,17 @@
 // (what the issue's target is stated against), and the raw 2-core rate of sign+verify (the
 // fault-checked primitive every enclave signature really costs), so the node's own overhead can
 // be read apart from the fault check's.
+//
+// Then the cluster figures (bench/cluster.ts; alone: `node dist/bench/cluster.js`): key creation,
+// forwarded signing and state changes in a 3-node cluster on a 3-member etcd, if etcd is installed.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { startNode } from '../test/helpers/node.js';
 import { chainRows } from './chains.js';
+import { clusterBench } from './cluster.js';
 import { runLoad, type LoadResult } from './http-load.js';
 import { parallelRate, type Primitive, signRate } from './primitives.js';
+import { fmt } from './stats.js';
 
 const SECONDS = Number(process.env.KEYMESH_BENCH_SECONDS ?? 4);
 const LEVELS = (process.env.KEYMESH_BENCH_CONCURRENCY ?? '1,8,32,64').split(',').map(Number);
@@ -36,9 +41,6 @@ const CASES: Case[] = [
     body: () => JSON.stringify({ message: '0x' + randomBytes(32).toString('hex') }),
   },
 ];
-
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
   console.log(`keymesh bench: ${cores} cores, node ${process.version}, ${SECONDS}s per level\n`);
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
   );
   for (const r of rows) console.log(r);
   console.log('\n(the load generator runs on the same cores as the node, so these ratios are lower bounds)');
+  // Creation, forwarded signing and state changes in a 3-node cluster on etcd: bench/cluster.ts.
+  await clusterBench({ seconds: SECONDS });
 }
 
 main().catch((e: unknown) => {
