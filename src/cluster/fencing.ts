@@ -218,13 +218,16 @@ export async function awaitAcks(
     stopAcks?.();
     stopNodes?.();
   }
-  // Our acks are no longer needed; leftover ones go with their writers' leases anyway.
+  // Our acks are no longer needed; leftover ones go with their writers' leases anyway. Deleted
+  // after the caller has its answer: the change is in force already, and this is housekeeping.
   const mine = out.acked.map((id) => ({
     type: 'delete' as const,
     key: ClusterKeys.ack(keyId, revision, id),
   }));
-  for (let i = 0; i < mine.length; i += 128)
-    await store.txn([], mine.slice(i, i + 128)).catch(() => undefined);
+  void (async () => {
+    for (let i = 0; i < mine.length; i += 128)
+      await store.txn([], mine.slice(i, i + 128)).catch(() => undefined);
+  })();
   out.elapsedMs = Math.round(performance.now() - t0);
   for (const k of ['acked', 'notLive', 'gone', 'fenced'] as const) out[k].sort();
   return out;

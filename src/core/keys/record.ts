@@ -88,12 +88,15 @@ export const noLocalReplica = () =>
   new KeymeshError('NO_LIVE_REPLICA', 'This node holds no replica of this key.');
 
 export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
-  const e = await store.get(keyKey(id));
+  const holder = holders.get(store);
+  // In a cluster the replica is read beside the record, not after it: one round trip to etcd.
+  const [e, r] = await Promise.all([
+    store.get(keyKey(id)),
+    holder ? store.get(ReplicaKeys.replica(id, holder.nodeId)) : undefined,
+  ]);
   if (!e) throw notFound('key');
   const record = JSON.parse(e.value) as KeyRecord;
-  const holder = holders.get(store);
   if (holder && record.replicas !== undefined && record.sealed !== null) {
-    const r = await store.get(ReplicaKeys.replica(record.id, holder.nodeId));
     const replica = r ? parseReplica(r.value, record.id, holder.nodeId) : undefined;
     record.sealed = replica && replica.version === record.version ? replica.wrapped : '';
     if (record.sealed !== '') replicaRecords.set(record, holder);
