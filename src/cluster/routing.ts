@@ -32,12 +32,13 @@ export class ClusterRouting {
 
   /** The holders of a key (node ids with a replica record), or undefined for a non-cluster key. */
   async holders(keyId: string): Promise<string[] | undefined> {
-    const rec = await this.store.get(`keys/${keyId}`);
+    const prefix = ReplicaKeys.prefix(keyId);
+    // Both reads at once: one etcd round trip on the path of every key-using call.
+    const [rec, replicas] = await Promise.all([this.store.get(`keys/${keyId}`), this.store.list(prefix)]);
     if (!rec) return undefined;
     const parsed = JSON.parse(rec.value) as { replicas?: unknown };
     if (!Array.isArray(parsed.replicas)) return undefined;
-    const prefix = ReplicaKeys.prefix(keyId);
-    return (await this.store.list(prefix)).map((e) => e.key.slice(prefix.length));
+    return replicas.map((e) => e.key.slice(prefix.length));
   }
 
   async route(keyId: string): Promise<RouteDecision> {
