@@ -31,8 +31,11 @@ export interface ClusterConfig {
   level: number;
   /** The mutual-TLS peer listener (--peer HOST:PORT): forwarded calls arrive here. */
   peer: HostPort;
-  /** What `keymesh cluster init/add-node` wrote (--cluster-dir): ca.crt, ca.key, nodes/ID/. */
-  dir: string;
+  /**
+   * What `keymesh cluster init/add-node` wrote (--cluster-dir): ca.crt and nodes/ID/. Absent only
+   * with --dev: the node then uses the development CA kept in etcd (src/cluster/dev-ca.ts).
+   */
+  dir: string | undefined;
 }
 
 export function parseHostPort(what: string, s: string): HostPort {
@@ -96,7 +99,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const nodeId = flags['node-id'] ?? env.KEYMESH_NODE_ID;
   if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
     throw invalid('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-');
-  const cluster = loadClusterConfig(flags, env, nodeId);
+  const cluster = loadClusterConfig(flags, env, nodeId, dev);
   return {
     dataDir: resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh'),
     http,
@@ -118,6 +121,7 @@ function loadClusterConfig(
   flags: StartFlags,
   env: NodeJS.ProcessEnv,
   nodeId: string | undefined,
+  dev: boolean,
 ): ClusterConfig | undefined {
   const spec = flags.cluster ?? env.KEYMESH_CLUSTER;
   const given = ['region', 'level', 'peer', 'cluster-dir'].filter(
@@ -137,8 +141,11 @@ function loadClusterConfig(
   const level = Number(flags.level ?? env.KEYMESH_LEVEL ?? '0');
   if (!Number.isInteger(level) || level < 0 || level > 10)
     throw invalid('--level must be a whole number from 0 to 10');
-  const peer = parseHostPort('--peer', flags.peer ?? env.KEYMESH_PEER ?? '127.0.0.1:8521');
+  // Port 0 by default: several nodes on one machine need no flag to keep out of each other's way
+  // (the bound address is what the node registers).
+  const peer = parseHostPort('--peer', flags.peer ?? env.KEYMESH_PEER ?? '127.0.0.1:0');
   const dir = flags['cluster-dir'] ?? env.KEYMESH_CLUSTER_DIR;
-  if (dir === undefined) throw invalid('a cluster node needs --cluster-dir (made by keymesh cluster init)');
-  return { etcd, region, level, peer, dir: resolve(dir) };
+  if (dir === undefined && !dev)
+    throw invalid('a cluster node needs --cluster-dir (made by keymesh cluster init and add-node)');
+  return { etcd, region, level, peer, dir: dir === undefined ? undefined : resolve(dir) };
 }

@@ -25,8 +25,9 @@ import { VERSION } from './version.js';
 import { nodeTlsDir, NODE_CERT_FILE, NODE_KEY_FILE } from './cli/commands/cluster.js';
 import { Membership } from './cluster/membership.js';
 import { awaitAcks, StateAcker } from './cluster/fencing.js';
-import { Forwarder, peerServerOptions, type PeerTls } from './cluster/forward.js';
+import { Forwarder, peerServerOptions } from './cluster/forward.js';
 import { ClusterRouting } from './cluster/routing.js';
+import { devClusterTls, type ClusterTls } from './cluster/dev-ca.js';
 import { ReplicaSync } from './cluster/sync.js';
 import {
   ATTESTATION_TYPE_SOFTWARE_V1,
@@ -82,7 +83,15 @@ export async function startNode(
     await store?.close();
   };
   try {
-    const clusterFiles = config.cluster ? readClusterFiles(config.cluster, nodeId) : undefined;
+    // In a cluster, etcd first: a --dev cluster node without --cluster-dir finds its CA there.
+    const etcd = config.cluster ? await openEtcdStore(config.cluster.etcd) : undefined;
+    store = etcd;
+    const c0 = config.cluster;
+    const clusterFiles = !c0
+      ? undefined
+      : c0.dir !== undefined
+        ? readClusterFiles({ ...c0, dir: c0.dir }, nodeId)
+        : await devClusterTls(etcd!, { id: nodeId, region: c0.region, level: c0.level });
     enclave = await createSoftwareEnclave({
       dataDir: config.dataDir,
       dev: config.dev,
@@ -91,7 +100,6 @@ export async function startNode(
       ...(config.enclaveThreads ? { threads: config.enclaveThreads } : {}),
     });
     if (opts.passphrase) wipe(opts.passphrase);
-    const etcd = config.cluster ? await openEtcdStore(config.cluster.etcd) : undefined;
     store = etcd ?? (await openSqliteStore(join(config.dataDir, 'keymesh.db')));
     audit = await AuditLog.open({
       path: join(config.dataDir, 'audit.db'),
@@ -262,7 +270,7 @@ export async function startNode(
  * The cluster dir's files this node needs: ca.crt and its own nodes/ID/ (keymesh cluster init /
  * add-node), never ca.key. The certificate must grant the --region and --level it was started with.
  */
-function readClusterFiles(c: ClusterConfig, nodeId: string): { ca: string; peer: PeerTls; validTo: number } {
+function readClusterFiles(c: ClusterConfig & { dir: string }, nodeId: string): ClusterTls {
   const nodeDir = nodeTlsDir(c.dir, nodeId);
   const read = (p: string, what: string) => {
     if (!existsSync(p)) throw invalid(`${p} is missing: ${what}`);

@@ -30,20 +30,26 @@ export async function makeClusterDir(specs: ClusterNodeSpec[]): Promise<string> 
   return dir;
 }
 
+/** --node-id, --region and --level of a node. */
+export const nodeFlags = (s: ClusterNodeSpec): string[] => [
+  '--node-id',
+  s.id,
+  '--region',
+  s.region,
+  '--level',
+  String(s.level),
+];
+
+/** The flags API.md names for joining a cluster: --cluster etcd://… and nodeFlags. */
+export const contractFlags = (s: ClusterNodeSpec, etcdEndpoints: string[]): string[] => [
+  '--cluster',
+  'etcd://' + etcdEndpoints.map((u) => u.replace(/^http:\/\//, '')).join(','),
+  ...nodeFlags(s),
+];
+
 /** keymesh cluster add-node: (re-)issues a node's certificate for its region and level. */
 export async function addNode(dir: string, s: ClusterNodeSpec): Promise<void> {
-  const r = await runCli([
-    'cluster',
-    'add-node',
-    '--dir',
-    dir,
-    '--node-id',
-    s.id,
-    '--region',
-    s.region,
-    '--level',
-    String(s.level),
-  ]);
+  const r = await runCli(['cluster', 'add-node', '--dir', dir, ...nodeFlags(s)]);
   if (r.code !== 0) throw new Error(`cluster add-node failed: ${r.stderr}`);
 }
 
@@ -66,18 +72,10 @@ export function startClusterNode(
   clusterDir: string,
   dataDir?: string,
 ): Promise<TestNode> {
-  const etcd = 'etcd://' + etcdEndpoints.map((u) => u.replace(/^http:\/\//, '')).join(',');
   return startNode({
     ...(dataDir ? { dataDir } : {}),
     args: [
-      '--node-id',
-      spec.id,
-      '--cluster',
-      etcd,
-      '--region',
-      spec.region,
-      '--level',
-      String(spec.level),
+      ...contractFlags(spec, etcdEndpoints),
       '--peer',
       '127.0.0.1:0',
       '--cluster-dir',
