@@ -63,6 +63,36 @@ describe('creating keys', () => {
   }
 });
 
+describe('placement on a node that runs alone', () => {
+  test('the default placement (or one replica) is met; regions, levels or more replicas are 409', async () => {
+    for (const [i, placement] of [{}, { replicas: 1 }].entries()) {
+      const r = await node.api<Key>('POST', '/v1/keys', {
+        name: `placed-${i}`,
+        algorithm: 'secp256k1',
+        placement,
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    for (const [i, placement] of [{ regions: ['eu'] }, { minLevel: 1 }, { replicas: 2 }].entries()) {
+      const r = await node.api<{ error: { code: string } }>('POST', '/v1/keys', {
+        name: `unplaced-${i}`,
+        algorithm: 'secp256k1',
+        placement,
+      });
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'PLACEMENT_UNSATISFIABLE');
+    }
+    for (const placement of [{ regions: 'eu' }, { replicas: 0 }, { what: 1 }, []]) {
+      const r = await node.api('POST', '/v1/keys', {
+        name: 'bad-placement',
+        algorithm: 'secp256k1',
+        placement,
+      });
+      assert.equal(r.status, 400, JSON.stringify(placement));
+    }
+  });
+});
+
 describe('imported keys sign exactly as the standards say', () => {
   const priv = new Uint8Array(32).fill(0x46); // EIP-155's example key
   const digest = sha256(new TextEncoder().encode('keymesh'));

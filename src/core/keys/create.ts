@@ -37,7 +37,7 @@ export interface ImportKeyInput extends Omit<CreateKeyInput, 'hd'> {
 /**
  * Cluster mode: where a new key goes. Every eligible live, attested node gets a replica
  * (PLACEMENT_UNSATISFIABLE when too few are); the enclave re-checks each recipient's attestation
- * and its attested region and level. Outside a cluster a placement is refused, not ignored.
+ * and its attested region and level. Outside a cluster only a placement the lone node meets is accepted (409 otherwise).
  */
 function placeKey(
   ctx: OpContext,
@@ -45,7 +45,16 @@ function placeKey(
 ): { placement: Placement; wrap: WrapRequest } | undefined {
   const cluster = ctx.deps.cluster;
   if (!cluster) {
-    if (input.placement !== undefined) throw invalid('placement needs a cluster (this node runs alone)');
+    // Alone, the node is the whole cluster: the default placement (or one replica) is met by it;
+    // a region or level it has none of, or more replicas than one node, cannot be.
+    if (input.placement !== undefined) {
+      const p = parsePlacement(input.placement);
+      if (p.regions !== undefined || p.minLevel !== undefined || (p.replicas ?? 1) > 1)
+        throw new KeymeshError(
+          'PLACEMENT_UNSATISFIABLE',
+          'This node runs alone, with no region or level: only the default placement can be met.',
+        );
+    }
     return undefined;
   }
   const placement = parsePlacement(input.placement);
