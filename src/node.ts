@@ -28,6 +28,7 @@ import { awaitAcks, StateAcker } from './cluster/fencing.js';
 import { Forwarder, peerServerOptions } from './cluster/forward.js';
 import { ClusterRouting } from './cluster/routing.js';
 import { devClusterTls, type ClusterTls } from './cluster/dev-ca.js';
+import { KeyCache } from './cluster/key-cache.js';
 import { ReplicaSync } from './cluster/sync.js';
 import {
   ATTESTATION_TYPE_SOFTWARE_V1,
@@ -70,8 +71,10 @@ export async function startNode(
   let forwarder: Forwarder | undefined;
   let acker: StateAcker | undefined;
   let sync: ReplicaSync | undefined;
+  let keyCache: KeyCache | undefined;
   const closeAll = async () => {
     sync?.close();
+    keyCache?.close();
     forwarder?.close();
     acker?.close();
     await app?.close();
@@ -101,6 +104,16 @@ export async function startNode(
     });
     if (opts.passphrase) wipe(opts.passphrase);
     store = etcd ?? (await openSqliteStore(join(config.dataDir, 'keymesh.db')));
+    if (etcd) {
+      // An optimisation only: without it every call reads etcd, which is always correct.
+      try {
+        keyCache = await KeyCache.start(etcd, (e) =>
+          process.stderr.write(`keymesh: cluster key cache: ${e.message}\n`),
+        );
+      } catch (e) {
+        process.stderr.write(`keymesh: cluster key cache not started: ${(e as Error).message}\n`);
+      }
+    }
     audit = await AuditLog.open({
       path: join(config.dataDir, 'audit.db'),
       nodeId,
@@ -120,6 +133,7 @@ export async function startNode(
               nodeId,
               isLive: () => membership?.isLive() ?? false,
               liveNodes: () => membership?.liveNodes() ?? [],
+              ...(keyCache ? { keyCache } : {}),
               awaitApplied: async (keyId: string, revision: number, holders: readonly string[]) => {
                 await awaitAcks(etcd, keyId, revision, holders);
               },
@@ -170,7 +184,14 @@ export async function startNode(
     let routing: ClusterRouting | undefined;
     if (etcd && config.cluster && clusterFiles) {
       forwarder = new Forwarder(clusterFiles.peer, { selfNodeId: nodeId });
-      routing = new ClusterRouting(nodeId, config.cluster.region, etcd, () => membership, forwarder);
+      routing = new ClusterRouting(
+        nodeId,
+        config.cluster.region,
+        etcd,
+        () => membership,
+        forwarder,
+        keyCache,
+      );
       const c = config.cluster;
       const transport = '0x' + Buffer.from(enclave.transportPublicKey!()).toString('hex');
       const now = Date.now();
@@ -207,7 +228,11 @@ export async function startNode(
       const e = enclave;
       acker = await StateAcker.start(etcd, () => membership, {
         holds: () => true,
-        apply: (c) => e.evict?.(c.keyId),
+        // The key cache shows the change before this node acknowledges it (key-cache.ts).
+        apply: async (c) => {
+          await keyCache?.caughtUp(c.modRevision, 5000);
+          await e.evict?.(c.keyId);
+        },
         onError: (err) => process.stderr.write(`keymesh: cluster: ${err.message}\n`),
       });
       const a = acker;

@@ -9,6 +9,7 @@ import type { Forwarder, ForwardRequest, ForwardResponse, ForwardTarget } from '
 import type { Membership } from './membership.js';
 import { forwardOrder } from './placement.js';
 import { ReplicaKeys } from './replicas.js';
+import type { KeyCache } from './key-cache.js';
 
 export type RouteDecision = { local: true } | { local: false; targets: ForwardTarget[] };
 
@@ -22,6 +23,8 @@ export class ClusterRouting {
     /** A getter: the peer listener exists (and routes) before the node has joined. */
     private readonly getMembership: () => Membership | undefined,
     private readonly forwarder: Forwarder,
+    /** The watch-fed copy of key records and their holders, when running (key-cache.ts). */
+    private readonly cache?: KeyCache,
   ) {}
 
   private get membership(): Membership {
@@ -32,6 +35,10 @@ export class ClusterRouting {
 
   /** The holders of a key (node ids with a replica record), or undefined for a non-cluster key. */
   async holders(keyId: string): Promise<string[] | undefined> {
+    // From the copy when it knows the key and some holder; a stale answer only sends the call to
+    // a node that checks the key's state for itself. Otherwise from etcd.
+    const known = this.cache?.holders(keyId) ?? [];
+    if (known.length > 0 && this.cache?.record(keyId) !== undefined) return known;
     const prefix = ReplicaKeys.prefix(keyId);
     // Both reads at once: one etcd round trip on the path of every key-using call.
     const [rec, replicas] = await Promise.all([this.store.get(`keys/${keyId}`), this.store.list(prefix)]);

@@ -30,6 +30,11 @@ export interface ClusterDeps {
    * (acknowledged through etcd) or been fenced (src/cluster/fencing.ts awaitAcks).
    */
   awaitApplied(keyId: string, revision: number, holders: readonly string[]): Promise<void>;
+  /** The watch-fed copy of key and replica records (src/cluster/key-cache.ts), if it started. */
+  keyCache?: {
+    record(keyId: string): string | undefined;
+    replica(keyId: string, nodeId: string): string | undefined;
+  };
   /** Removes a node that is down from the cluster for good (Membership.remove). */
   removeNode(nodeId: string): Promise<void>;
 }

@@ -53,6 +53,8 @@ test('default placement: a replica on every node, and every node signs locally',
     assert.equal(s.status, 200);
     assert.equal(s.node, n.nodeId);
   }
+  // Each node signed from its watch-fed copy of the key (src/cluster/key-cache.ts): it started.
+  for (const n of nodes) assert.doesNotMatch(n.stderr(), /key cache/);
   // The key object is the same from any node.
   const got = await nodes[2]!.api<Key>('GET', `/v1/keys/${r.body.id}`, undefined, c.admin);
   assert.deepEqual(got.body.replicas, ['n1', 'n2', 'n3']);

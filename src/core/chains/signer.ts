@@ -8,7 +8,7 @@ import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import type { OpContext } from '../context.js';
 import { parseKeyPath } from '../keys/input.js';
-import { loadKey, sealedRef, type KeyRecord } from '../keys/record.js';
+import { loadKeyForUse, sealedRef, type KeyRecord } from '../keys/record.js';
 import { assertUsable } from '../keys/states.js';
 
 export interface ChainSigner {
@@ -33,7 +33,7 @@ export async function loadChainSigner(
   opts: { hdRootWithoutPath?: boolean } = {},
 ): Promise<ChainSigner> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKey(ctx.deps.store, id);
+  const { record } = await loadKeyForUse(ctx.deps.store, id);
   assertUsable(record.state, 'sign');
   if (record.algorithm !== 'secp256k1')
     throw new KeymeshError(

@@ -15,7 +15,7 @@ import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { recordDerivedEthereumAccount } from './accounts.js';
-import { loadKey, sealedRef } from './record.js';
+import { loadKeyForUse, sealedRef } from './record.js';
 import { assertUsable } from './states.js';
 
 export interface DerivedView {
@@ -31,7 +31,7 @@ export interface DerivedView {
 
 export async function deriveKey(ctx: OpContext, id: string, path: unknown): Promise<DerivedView> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKey(ctx.deps.store, id);
+  const { record } = await loadKeyForUse(ctx.deps.store, id);
   assertUsable(record.state, 'derive');
   if (!record.hd) throw invalid('derive needs an HD root; this key is a single private key');
   if (path === undefined || path === null) throw invalid("path is required, e.g. m/44'/60'/0'/0/0");

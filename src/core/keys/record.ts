@@ -74,6 +74,11 @@ export const nameKey = (name: string) =>
 interface ReplicaHolder {
   nodeId: string;
   isLive(): boolean;
+  /** The watch-fed copy of key and replica records (src/cluster/key-cache.ts), when running. */
+  keyCache?: {
+    record(keyId: string): string | undefined;
+    replica(keyId: string, nodeId: string): string | undefined;
+  };
 }
 const holders = new WeakMap<Store, ReplicaHolder>();
 /** Records whose `sealed` is this node's replica, and the holder they were loaded for. */
@@ -102,6 +107,31 @@ export async function loadKey(store: Store, id: string): Promise<{ record: KeyRe
     if (record.sealed !== '') replicaRecords.set(record, holder);
   }
   return { record, modRevision: e.modRevision };
+}
+
+/**
+ * For a call that uses the key (sign, verify, derive, wallet signing): in a cluster, an active key
+ * with this node's replica is taken from the watch-fed copy; anything else is read from the store
+ * as loadKey does (see key-cache.ts for why that is safe). Never for a state change: those need
+ * the record's current revision.
+ */
+export async function loadKeyForUse(store: Store, id: string): Promise<{ record: KeyRecord }> {
+  const holder = holders.get(store);
+  const cached = holder?.keyCache?.record(id);
+  if (holder && cached !== undefined) {
+    const record = JSON.parse(cached) as KeyRecord;
+    const rj =
+      record.state === 'active' && record.replicas !== undefined && record.sealed !== null
+        ? holder.keyCache!.replica(id, holder.nodeId)
+        : undefined;
+    const replica = rj !== undefined ? parseReplica(rj, id, holder.nodeId) : undefined;
+    if (record.id === id && replica && replica.version === record.version) {
+      record.sealed = replica.wrapped;
+      replicaRecords.set(record, holder);
+      return { record };
+    }
+  }
+  return loadKey(store, id);
 }
 
 export function sealedRef(r: KeyRecord): SealedKeyRef {

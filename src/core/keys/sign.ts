@@ -7,7 +7,7 @@ import { isId } from '../../util/ids.js';
 import { notFound } from '../../errors.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
-import { loadKey, sealedRef } from './record.js';
+import { loadKeyForUse, sealedRef } from './record.js';
 import { assertUsable } from './states.js';
 
 export interface SignAnswer {
@@ -17,7 +17,7 @@ export interface SignAnswer {
 
 export async function signWithKey(ctx: OpContext, id: string, input: SignInput): Promise<SignAnswer> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKey(ctx.deps.store, id);
+  const { record } = await loadKeyForUse(ctx.deps.store, id);
   assertUsable(record.state, 'sign');
   const req = parseSignInput(record.algorithm, input);
   // HD roots sign with the child at `path` (derived inside the enclave).

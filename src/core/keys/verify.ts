@@ -5,7 +5,7 @@ import { parseHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
-import { loadKey, sealedRef } from './record.js';
+import { loadKeyForUse, sealedRef } from './record.js';
 import { assertUsable } from './states.js';
 
 export interface VerifyInput extends SignInput {
@@ -18,7 +18,7 @@ export async function verifyWithKey(
   input: VerifyInput,
 ): Promise<{ valid: boolean }> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKey(ctx.deps.store, id);
+  const { record } = await loadKeyForUse(ctx.deps.store, id);
   assertUsable(record.state, 'verify');
   const req = parseSignInput(record.algorithm, input);
   if (input.signature === undefined) throw invalid('signature is required');
