@@ -25,7 +25,7 @@ import { Agent, request, type ServerOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { KeymeshError, invalid } from '../errors.js';
-import { checkNodeId, isNodeId } from './ids.js';
+import { checkNodeId, isNodeId, parsePeerEndpoint } from './ids.js';
 
 export const HEADER_REQUEST_ID = 'x-keymesh-request-id';
 export const HEADER_FORWARDED_BY = 'x-keymesh-forwarded-by';
@@ -115,26 +115,6 @@ function identityProblem(cert: PeerCertificate | undefined, nodeId: string, purp
   return undefined;
 }
 
-function checkEndpoint(endpoint: unknown): URL {
-  if (typeof endpoint !== 'string' || endpoint.length > 256)
-    throw invalid('a peer endpoint must be https://HOST:PORT');
-  let u: URL;
-  try {
-    u = new URL(endpoint);
-  } catch {
-    throw invalid('a peer endpoint must be https://HOST:PORT');
-  }
-  if (
-    u.protocol !== 'https:' ||
-    !u.port ||
-    u.username ||
-    u.password ||
-    (u.pathname !== '/' && u.pathname !== '')
-  )
-    throw invalid('a peer endpoint must be https://HOST:PORT');
-  return u;
-}
-
 // Errors that happen before any byte of the request can have reached the peer's application.
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
@@ -211,7 +191,7 @@ export class Forwarder {
     if (!Array.isArray(targets)) throw invalid('targets must be a list');
     const checked = targets.map((t) => ({
       nodeId: checkNodeId(t?.nodeId, 'target node id'),
-      url: checkEndpoint(t.endpoint),
+      url: parsePeerEndpoint(t.endpoint),
     }));
     const body = this.checkRequest(req);
     const attempts: Attempt[] = [];

@@ -50,3 +50,24 @@ export const ClusterKeys = {
   acksPrefix: (keyId: string, revision: number) => `cluster/acks/${keyId}/${revision}/`,
   ack: (keyId: string, revision: number, nodeId: string) => `cluster/acks/${keyId}/${revision}/${nodeId}`,
 } as const;
+
+/** A node's peer endpoint, https://HOST:PORT and nothing else (INVALID_REQUEST otherwise). */
+export function parsePeerEndpoint(endpoint: unknown): URL {
+  if (typeof endpoint !== 'string' || endpoint.length > 256)
+    throw invalid('a peer endpoint must be https://HOST:PORT');
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    throw invalid('a peer endpoint must be https://HOST:PORT');
+  }
+  if (
+    u.protocol !== 'https:' ||
+    !u.port ||
+    u.username ||
+    u.password ||
+    (u.pathname !== '/' && u.pathname !== '')
+  )
+    throw invalid('a peer endpoint must be https://HOST:PORT');
+  return u;
+}

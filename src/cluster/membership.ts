@@ -29,12 +29,11 @@ import {
   type AttestationStatement,
 } from '../enclave/crypto/attestation.js';
 import type { EtcdLease, EtcdStore } from '../store/etcd.js';
-import { ClusterKeys, checkLevel, checkNodeId, checkRegion, isNodeId } from './ids.js';
+import { ClusterKeys, checkLevel, checkNodeId, checkRegion, isNodeId, parsePeerEndpoint } from './ids.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 5;
 export const MAX_ENDPOINTS = 8;
-const MAX_ENDPOINT_CHARS = 256;
 const PUB_RE = /^0x[0-9a-f]{64}$/;
 
 /** What a node announces about itself. */
@@ -103,24 +102,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function checkEndpoints(v: unknown): string[] {
   if (!Array.isArray(v) || v.length < 1 || v.length > MAX_ENDPOINTS)
     throw invalid(`endpoints must list 1 to ${MAX_ENDPOINTS} https URLs`);
-  return v.map((e) => {
-    if (typeof e !== 'string' || e.length > MAX_ENDPOINT_CHARS) throw invalid('an endpoint is not a URL');
-    let u: URL;
-    try {
-      u = new URL(e);
-    } catch {
-      throw invalid('an endpoint is not a URL');
-    }
-    if (
-      u.protocol !== 'https:' ||
-      !u.port ||
-      u.username ||
-      u.password ||
-      (u.pathname !== '/' && u.pathname !== '')
-    )
-      throw invalid('an endpoint must be https://HOST:PORT');
-    return `https://${u.host}`;
-  });
+  return v.map((e) => `https://${parsePeerEndpoint(e).host}`);
 }
 
 /** Validates what a node announces (INVALID_REQUEST naming the field). */

@@ -39,9 +39,12 @@ export interface SealBinding {
 }
 
 /** The fixed associated-data encoding; exported for tests and for other sealers to reuse. */
-export function sealAssociatedData(b: SealBinding): Uint8Array {
-  if (b === null || typeof b !== 'object')
-    throw new KeymeshError('INVALID_REQUEST', 'key binding is missing');
+/**
+ * Checks the key id, version and algorithm every binding (sealing here, wrapping in wrap.ts)
+ * carries; returns the key id's UTF-8 bytes. `what` names the binding when it is missing.
+ */
+export function checkKeyBinding(b: SealBinding, what: string): Uint8Array {
+  if (b === null || typeof b !== 'object') throw new KeymeshError('INVALID_REQUEST', `${what} is missing`);
   if (typeof b.keyId !== 'string' || b.keyId.length === 0 || LONE_SURROGATE.test(b.keyId))
     throw new KeymeshError('INVALID_REQUEST', 'keyId must be a non-empty, well-formed string');
   const keyId = new TextEncoder().encode(b.keyId);
@@ -51,6 +54,11 @@ export function sealAssociatedData(b: SealBinding): Uint8Array {
     throw new KeymeshError('INVALID_REQUEST', 'version must be an integer from 0 to 2^32-1');
   if (typeof b.algorithm !== 'string' || !(Algorithms as readonly string[]).includes(b.algorithm))
     throw new KeymeshError('INVALID_REQUEST', `algorithm must be one of ${Algorithms.join(', ')}`);
+  return keyId;
+}
+
+export function sealAssociatedData(b: SealBinding): Uint8Array {
+  const keyId = checkKeyBinding(b, 'key binding');
   return concatBytes(
     lengthPrefixed(AD_DOMAIN),
     lengthPrefixed(keyId),

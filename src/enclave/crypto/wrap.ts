@@ -36,9 +36,9 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { KeymeshError } from '../../errors.js';
-import { Algorithms, type Algorithm } from '../enclave.js';
+import type { Algorithm } from '../enclave.js';
 import { checkBytes, concatBytes, isAllZero, lengthPrefixed, u32be } from './bytes.js';
-import { aesGcmDecrypt, aesGcmEncrypt, NONCE_BYTES, TAG_BYTES } from './seal.js';
+import { aesGcmDecrypt, aesGcmEncrypt, checkKeyBinding, NONCE_BYTES, TAG_BYTES } from './seal.js';
 
 export const WRAP_TYPE_X25519 = 0x01;
 /** Reserved: X25519 + ML-KEM-768 hybrid. Blobs of this type are refused until it is implemented. */
@@ -52,10 +52,8 @@ export const MAX_WRAPPED_BYTES = WRAP_OVERHEAD_BYTES + MAX_WRAP_PLAINTEXT_BYTES;
 
 const DOMAIN = new TextEncoder().encode('keymesh/wrap/v1');
 const DOMAIN_KEY = new TextEncoder().encode('keymesh/wrap/v1 key');
-const MAX_KEY_ID_BYTES = 256;
 // Same rule as --node-id (src/config.ts): what a node id can be, checked before it goes into AD.
 const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** What a replica is bound to: the key record it belongs to and the node it was wrapped for. */
 export interface WrapBinding {
@@ -124,17 +122,7 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
 
 /** The fixed associated-data encoding (exported for tests). */
 export function wrapAssociatedData(type: number, b: WrapBinding): Uint8Array {
-  if (b === null || typeof b !== 'object')
-    throw new KeymeshError('INVALID_REQUEST', 'wrap binding is missing');
-  if (typeof b.keyId !== 'string' || b.keyId.length === 0 || LONE_SURROGATE.test(b.keyId))
-    throw new KeymeshError('INVALID_REQUEST', 'keyId must be a non-empty, well-formed string');
-  const keyId = new TextEncoder().encode(b.keyId);
-  if (keyId.length > MAX_KEY_ID_BYTES)
-    throw new KeymeshError('INVALID_REQUEST', `keyId must be at most ${MAX_KEY_ID_BYTES} bytes`);
-  if (!Number.isSafeInteger(b.version) || b.version < 0 || b.version > 0xffffffff)
-    throw new KeymeshError('INVALID_REQUEST', 'version must be an integer from 0 to 2^32-1');
-  if (typeof b.algorithm !== 'string' || !(Algorithms as readonly string[]).includes(b.algorithm))
-    throw new KeymeshError('INVALID_REQUEST', `algorithm must be one of ${Algorithms.join(', ')}`);
+  const keyId = checkKeyBinding(b, 'wrap binding');
   if (typeof b.nodeId !== 'string' || !NODE_ID_RE.test(b.nodeId))
     throw new KeymeshError('INVALID_REQUEST', 'nodeId must be 1 to 63 characters of A-Z a-z 0-9 ._-');
   return concatBytes(
