@@ -162,3 +162,14 @@ function rotate<T>(xs: T[], by: number): T[] {
 function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/**
+ * What the enclave re-checks of a placement against each recipient's attestation: its regions and
+ * minimum level (`replicas` is a count over the membership, not a property of one node).
+ */
+export function wrapConstraint(p: Placement | undefined): { regions?: string[]; minLevel?: number } {
+  return {
+    ...(p?.regions ? { regions: p.regions } : {}),
+    ...(p?.minLevel !== undefined ? { minLevel: p.minLevel } : {}),
+  };
+}

@@ -21,7 +21,7 @@
 // Every write of a sync compares the key record's modRevision, so a replica is never added to a key
 // whose state changed since the plan was made.
 import { invalid } from '../errors.js';
-import { Algorithms, type Algorithm } from '../enclave/enclave.js';
+import { Algorithms, type Algorithm, type WrappedReplica } from '../enclave/enclave.js';
 import type { Compare } from '../store/store.js';
 import { MAX_TXN_OPS } from '../store/limits.js';
 import { checkKeyId, checkNodeId, isNodeId } from './ids.js';
@@ -76,6 +76,23 @@ export function checkReplica(r: unknown): ReplicaRecord {
     wrappedBy: x.wrappedBy as string,
     createdAt: x.createdAt,
   };
+}
+
+/** The records to store for replicas an enclave wrapped (at creation, or by sync). */
+export function replicaRecords(
+  key: { keyId: string; version: number; algorithm: Algorithm },
+  made: readonly WrappedReplica[],
+  wrappedBy: string,
+): ReplicaRecord[] {
+  const createdAt = new Date().toISOString();
+  return made.map((r) => ({
+    ...key,
+    nodeId: r.nodeId,
+    transportPublicKey: r.transportPublicKey,
+    wrapped: Buffer.from(r.wrapped).toString('base64'),
+    wrappedBy,
+    createdAt,
+  }));
 }
 
 /** A replica record read from etcd, or undefined when malformed or not at its own key. */

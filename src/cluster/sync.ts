@@ -12,8 +12,15 @@ import type { EtcdStore } from '../store/etcd.js';
 import type { Entry } from '../store/store.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import type { Membership } from './membership.js';
-import type { Placement } from './placement.js';
-import { parseReplica, planSync, syncTxn, type ReplicaRecord, type SyncKey } from './replicas.js';
+import { wrapConstraint, type Placement } from './placement.js';
+import {
+  parseReplica,
+  planSync,
+  replicaRecords,
+  syncTxn,
+  type ReplicaRecord,
+  type SyncKey,
+} from './replicas.js';
 
 const PERIOD_MS = 10_000;
 
@@ -142,23 +149,10 @@ export class ReplicaSync {
               nodeId: w.nodeId,
               attestation: nodes.find((n) => n.id === w.nodeId)!.attestation,
             })),
-            constraint: {
-              ...(rec.placement?.regions ? { regions: rec.placement.regions } : {}),
-              ...(rec.placement?.minLevel !== undefined ? { minLevel: rec.placement.minLevel } : {}),
-            },
+            constraint: wrapConstraint(rec.placement),
           },
         );
-        const now = new Date().toISOString();
-        puts = made.map((r) => ({
-          keyId,
-          version: mine.version,
-          algorithm: mine.algorithm,
-          nodeId: r.nodeId,
-          transportPublicKey: r.transportPublicKey,
-          wrapped: Buffer.from(r.wrapped).toString('base64'),
-          wrappedBy: this.selfId,
-          createdAt: now,
-        }));
+        puts = replicaRecords({ keyId, version: mine.version, algorithm: mine.algorithm }, made, this.selfId);
       }
       if (puts.length === 0 && removes.length === 0) continue;
       const t = syncTxn({ key: `keys/${keyId}`, modRevision: entry?.modRevision ?? 0 }, puts, removes);

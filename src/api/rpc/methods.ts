@@ -126,6 +126,12 @@ export function gethTransactionJson(raw: Hex, hash: Hex): Record<string, unknown
   return out;
 }
 
+/** eth_signTypedData_v4 and clef's account_signTypedData: [address, typedData]. */
+const typedDataV4: Method = async (core, cred, params) => {
+  arity(params, 2, 2);
+  return signTypedData(core, cred, params[0], 'params[0] (address)', params[1]);
+};
+
 export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
   ['eth_accounts', accounts],
   ['account_list', accounts],
@@ -162,20 +168,8 @@ export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
       return signMessage(core, cred, params[1], 'params[1] (address)', params[0]);
     },
   ],
-  [
-    'eth_signTypedData_v4',
-    async (core, cred, params) => {
-      arity(params, 2, 2);
-      return signTypedData(core, cred, params[0], 'params[0] (address)', params[1]);
-    },
-  ],
-  [
-    'account_signTypedData',
-    async (core, cred, params) => {
-      arity(params, 2, 2);
-      return signTypedData(core, cred, params[0], 'params[0] (address)', params[1]);
-    },
-  ],
+  ['eth_signTypedData_v4', typedDataV4],
+  ['account_signTypedData', typedDataV4],
   [
     'account_signData',
     async (core, cred, params) => {

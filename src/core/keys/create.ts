@@ -5,8 +5,8 @@
 // mnemonic goes to the enclave as UTF-8 bytes, zeroed here once handed over; it is checked there
 // and never stored, logged or echoed (a refusal names a word's position, not the word).
 import type { Algorithm, NewKey, WrapRequest } from '../../enclave/enclave.js';
-import { parsePlacement, placeReplicas, type Placement } from '../../cluster/placement.js';
-import { createWithReplicasTxn, type ReplicaRecord } from '../../cluster/replicas.js';
+import { parsePlacement, placeReplicas, wrapConstraint, type Placement } from '../../cluster/placement.js';
+import { createWithReplicasTxn, replicaRecords } from '../../cluster/replicas.js';
 import { conflict, invalid, KeymeshError } from '../../errors.js';
 import { encodeXpub } from '../../hd/bip32.js';
 import { MAX_MNEMONIC_LENGTH, MAX_PASSPHRASE_LENGTH } from '../../hd/bip39.js';
@@ -37,7 +37,8 @@ export interface ImportKeyInput extends Omit<CreateKeyInput, 'hd'> {
 /**
  * Cluster mode: where a new key goes. Every eligible live, attested node gets a replica
  * (PLACEMENT_UNSATISFIABLE when too few are); the enclave re-checks each recipient's attestation
- * and its attested region and level. Outside a cluster only a placement the lone node meets is accepted (409 otherwise).
+ * and its attested region and level. Outside a cluster only a placement the lone node meets is
+ * accepted (409 otherwise).
  */
 function placeKey(
   ctx: OpContext,
@@ -63,10 +64,7 @@ function placeKey(
     placement,
     wrap: {
       recipients: targets.map((n) => ({ nodeId: n.id, attestation: n.attestation })),
-      constraint: {
-        ...(placement.regions ? { regions: placement.regions } : {}),
-        ...(placement.minLevel !== undefined ? { minLevel: placement.minLevel } : {}),
-      },
+      constraint: wrapConstraint(placement),
     },
   };
 }
@@ -218,16 +216,11 @@ async function persist(
   if (cluster) {
     // The record, every replica and the name in one etcd transaction: the call returns only
     // after it commits, and a crash before leaves nothing behind.
-    const replicas: ReplicaRecord[] = (made.replicas ?? []).map((r) => ({
-      keyId: meta.id,
-      version: 1,
-      algorithm: meta.algorithm,
-      nodeId: r.nodeId,
-      transportPublicKey: r.transportPublicKey,
-      wrapped: toBase64(r.wrapped),
-      wrappedBy: cluster.nodeId,
-      createdAt: now,
-    }));
+    const replicas = replicaRecords(
+      { keyId: meta.id, version: 1, algorithm: meta.algorithm },
+      made.replicas ?? [],
+      cluster.nodeId,
+    );
     const t = createWithReplicasTxn({ key: keyKey(meta.id), value: JSON.stringify(record) }, replicas, {
       compares: [{ key: nameKey(meta.name), modRevision: 0 }],
       ops: [{ type: 'put', key: nameKey(meta.name), value: meta.id }],

@@ -89,8 +89,7 @@ export function registerReplicaHolder(store: Store, holder: ReplicaHolder): void
 }
 
 /** Thrown when this node holds no replica of a clustered key (the HTTP layer forwards first). */
-export const noLocalReplica = () =>
-  new KeymeshError('NO_LIVE_REPLICA', 'This node holds no replica of this key.');
+const noLocalReplica = () => new KeymeshError('NO_LIVE_REPLICA', 'This node holds no replica of this key.');
 
 export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
   const holder = holders.get(store);
