@@ -62,7 +62,9 @@ test('nodes register under a lease and see each other, attested, through the wat
   assert.deepEqual(ids(a.m.liveNodes()), ['node-a']);
   const b = await join(ns, 'node-b', 'us-east', 5);
   const c = await join(ns, 'node-c', 'us-east', 1);
-  await eventually(() => a.m.liveNodes().length === 3, 3000, 'A sees B and C');
+  // Each node learns of the others through its own watch: wait for every view, not just A's.
+  for (const x of [a, b, c])
+    await eventually(() => x.m.liveNodes().length === 3, 3000, 'each node sees all three');
   for (const x of [a, b, c]) assert.deepEqual(ids(x.m.liveNodes()), ['node-a', 'node-b', 'node-c']);
   const viewB = a.m.node('node-b')!;
   assert.equal(viewB.region, 'us-east');
