@@ -17,8 +17,8 @@ export function repoRoot(): string {
   }
 }
 
-/** `../shared/vectors` relative to the repo root (see /work/shared/vectors/README.md). */
-export const VECTORS_DIR = resolve(repoRoot(), '../shared/vectors');
+/** Published vectors vendored in the repository (test/vectors/README.md: sources and licences). */
+export const VECTORS_DIR = resolve(repoRoot(), 'test/vectors');
 
 export function readWycheproof<T = WycheproofFile>(name: string): T {
   return JSON.parse(readFileSync(join(VECTORS_DIR, 'wycheproof', name), 'utf8')) as T;

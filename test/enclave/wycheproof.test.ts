@@ -1,4 +1,4 @@
-// Project Wycheproof (C2SP/wycheproof testvectors_v1, see ../shared/vectors/README.md) through
+// Project Wycheproof (C2SP/wycheproof testvectors_v1, vendored in test/vectors/, see its README) through
 // the enclave's own verification and AEAD code: every `valid` case must pass, every `invalid`
 // case must be refused.
 //
