@@ -22,6 +22,8 @@ export interface NodeConfig {
   enclaveThreads: number | undefined;
   /** Cluster mode (`--cluster`); absent, the node is the embedded single-node default. */
   cluster: ClusterConfig | undefined;
+  /** The chain the JSON-RPC signer reports (eth_chainId) unless a request names one (--chain-id). */
+  chainId: number;
 }
 
 export interface ClusterConfig {
@@ -72,6 +74,20 @@ export interface StartFlags {
   level?: string;
   peer?: string;
   'cluster-dir'?: string;
+  'chain-id'?: string;
+}
+
+/** Ethereum mainnet: what the JSON-RPC signer reports when neither --chain-id nor ?chainId= says. */
+export const DEFAULT_CHAIN_ID = 1;
+
+/**
+ * A chain id as given in a flag or a URL: decimal digits of a positive safe integer (EIP-155 ids
+ * are positive; wallets keep them in JavaScript numbers), else undefined.
+ */
+export function parseChainId(v: unknown): number | undefined {
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,15}$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -100,6 +116,10 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
     throw invalid('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-');
   const cluster = loadClusterConfig(flags, env, nodeId, dev);
+  const chainFlag = flags['chain-id'] ?? env.KEYMESH_CHAIN_ID;
+  const chainId = chainFlag === undefined ? DEFAULT_CHAIN_ID : parseChainId(chainFlag);
+  if (chainId === undefined)
+    throw invalid(`--chain-id must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`);
   return {
     dataDir: resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh'),
     http,
@@ -112,6 +132,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
     logLevel,
     enclaveThreads,
     cluster,
+    chainId,
   };
 }
 

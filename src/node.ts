@@ -267,6 +267,7 @@ export async function startNode(
       logLevel: config.logLevel,
       ...(m ? { cluster: { selfId: nodeId, isLive: () => m.isLive(), nodes: () => m.nodes() } } : {}),
       ...(routing ? { routing } : {}),
+      rpc: { chainId: config.chainId },
       ...(config.tlsCert && config.tlsKey
         ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
         : {}),

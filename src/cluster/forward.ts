@@ -53,6 +53,8 @@ export interface ForwardTarget {
   nodeId: string;
   /** https://HOST:PORT, as the node registered it. */
   endpoint: string;
+  /** The lease of the registration the endpoint was read from (a restart brings a new one). */
+  lease?: string;
 }
 
 export interface ForwardRequest {

@@ -29,6 +29,7 @@ import {
   type AttestationStatement,
 } from '../enclave/crypto/attestation.js';
 import type { EtcdLease, EtcdStore } from '../store/etcd.js';
+import { MAX_LIST_LIMIT } from '../store/limits.js';
 import { ClusterKeys, checkLevel, checkNodeId, checkRegion, isNodeId, parsePeerEndpoint } from './ids.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
 
@@ -198,6 +199,8 @@ export class Membership {
   private readonly liveListeners = new Set<(live: boolean) => void>();
   private readonly attestCache = new Map<string, AttestationStatement | undefined>();
   private wasLive = false;
+  private freshRead: Promise<ReadonlyMap<string, NodeView>> | undefined;
+  private freshNext: Promise<ReadonlyMap<string, NodeView>> | undefined;
 
   private constructor(
     private readonly store: EtcdStore,
@@ -297,6 +300,31 @@ export class Membership {
     return this.nodes().filter((n) => n.live && n.attested);
   }
 
+  /**
+   * The live nodes as etcd has them now: a linearizable read of every leased record, for a caller
+   * that the watch-fed view failed (it names no live holder of a key, or the holder it named could
+   * not be reached). The view lags etcd by the watch's delivery time, and a node that has printed
+   * its ready line is registered in etcd but not necessarily yet in every other node's view; this
+   * read sees it. Keyed by node id; malformed records are left out, as in the view.
+   *
+   * Bounded: callers at the same time share one read, but never one that began before they asked
+   * (it could predate the registration they need to see), so at most one read is in flight and one
+   * waits to start, however many calls fail over at once.
+   */
+  freshLiveNodes(): Promise<ReadonlyMap<string, NodeView>> {
+    if (!this.freshRead) return this.startFreshRead();
+    this.freshNext ??= this.freshRead
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.freshNext = undefined;
+        return this.startFreshRead();
+      });
+    return this.freshNext;
+  }
+
   /** Called (synchronously, after the view changed) with the new view. Returns an unsubscribe. */
   onChange(cb: (nodes: NodeView[]) => void): () => void {
     this.changeListeners.add(cb);
@@ -347,6 +375,39 @@ export class Membership {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  private startFreshRead(): Promise<ReadonlyMap<string, NodeView>> {
+    const read: Promise<ReadonlyMap<string, NodeView>> = this.readLiveNodes().finally(() => {
+      if (this.freshRead === read) this.freshRead = undefined;
+    });
+    this.freshRead = read;
+    return read;
+  }
+
+  private async readLiveNodes(): Promise<ReadonlyMap<string, NodeView>> {
+    if (this.closed) throw new KeymeshError('UNAVAILABLE', 'membership is closed');
+    const prefix = ClusterKeys.nodesPrefix;
+    const out = new Map<string, NodeView>();
+    for (const e of await this.store.list(prefix, { limit: MAX_LIST_LIMIT })) {
+      const id = e.key.slice(prefix.length);
+      const rec = isNodeId(id) ? parseNodeRecord(e.value, id) : undefined;
+      if (!rec) continue;
+      out.set(id, {
+        id,
+        region: rec.region,
+        level: rec.level,
+        endpoints: rec.endpoints,
+        transportPublicKey: rec.transportPublicKey,
+        attestation: rec.attestation,
+        live: true,
+        attested: this.isAttested(rec),
+        startedAt: rec.startedAt,
+        lease: rec.lease,
+        leaseTtlSeconds: rec.leaseTtlSeconds,
+      });
+    }
+    return out;
+  }
 
   private isAttested(reg: NodeRegistration): boolean {
     if (this.opts.ca === undefined) return false;

@@ -3,13 +3,28 @@
 // TLS (forward.ts), to a live holder, same region first (placement.ts forwardOrder). No live
 // holder: NO_LIVE_REPLICA. Keys made before the cluster existed (no `replicas` in the record) and
 // unknown keys are answered here (the core says 404 or signs from the record's own blob).
+//
+// The membership view routing reads is watch-fed, so it lags etcd. It is trusted to say where to
+// go, never to say "nowhere": before answering NO_LIVE_REPLICA, or giving up on holders that could
+// not be reached, routing reads etcd's live records linearizably (Membership.freshLiveNodes). A node
+// prints its ready line only after its registration is committed in etcd, so from that line on
+// every other node finds it (issue 7, point 23).
 import { KeymeshError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Forwarder, ForwardRequest, ForwardResponse, ForwardTarget } from './forward.js';
-import type { Membership } from './membership.js';
+import type { Membership, NodeView } from './membership.js';
 import { forwardOrder } from './placement.js';
 import { ReplicaKeys } from './replicas.js';
 import type { KeyCache } from './key-cache.js';
+
+/** NO_LIVE_REPLICA from the forwarder when the call provably reached no holder's application. */
+function isNotSent(e: unknown): boolean {
+  return (
+    e instanceof KeymeshError &&
+    e.code === 'NO_LIVE_REPLICA' &&
+    (e.details as { outcome?: unknown } | undefined)?.outcome === 'not_sent'
+  );
+}
 
 export type RouteDecision = { local: true } | { local: false; targets: ForwardTarget[] };
 
@@ -52,16 +67,53 @@ export class ClusterRouting {
     const holders = await this.holders(keyId);
     if (holders === undefined) return { local: true };
     if (holders.includes(this.selfId) && this.membership.isLive()) return { local: true };
-    const views = holders
-      .map((id) => this.membership.node(id))
-      .filter((n): n is NonNullable<typeof n> => n !== undefined && n.live && n.id !== this.selfId);
-    const order = forwardOrder(views, this.selfRegion, { selfId: this.selfId, rotation: this.rotation++ });
-    if (order.length === 0)
+    let targets = this.targets(holders, (id) => this.membership.node(id));
+    // The watch-fed view lags etcd: a holder that has just registered (and printed its ready line)
+    // may not be in it yet. Ask etcd before answering that no holder is live.
+    if (targets.length === 0) {
+      const fresh = await this.membership.freshLiveNodes();
+      targets = this.targets(holders, (id) => fresh.get(id));
+    }
+    if (targets.length === 0)
       throw new KeymeshError('NO_LIVE_REPLICA', 'No live node holds a replica of this key.');
-    return { local: false, targets: order.map((n) => ({ nodeId: n.id, endpoint: n.endpoints[0]! })) };
+    return { local: false, targets };
   }
 
-  forward(targets: readonly ForwardTarget[], req: ForwardRequest): Promise<ForwardResponse> {
-    return this.forwarder.forwardToAny(targets, req);
+  /**
+   * Forwards to the first of `targets` that takes the call. When none did and none acted on it
+   * (outcome 'not_sent': refused connections, declines), the view they came from may be stale: a
+   * holder restarted since, under a new lease and perhaps another endpoint, and its old record is
+   * still in the view. Those holders are tried once more at what etcd has now; a call that may
+   * have been acted on is never sent again.
+   */
+  async forward(targets: readonly ForwardTarget[], req: ForwardRequest): Promise<ForwardResponse> {
+    try {
+      return await this.forwarder.forwardToAny(targets, req);
+    } catch (e) {
+      if (!isNotSent(e)) throw e;
+      const fresh = await this.membership.freshLiveNodes().catch(() => undefined);
+      if (!fresh) throw e;
+      const renewed = targets.flatMap((t) => {
+        const n = fresh.get(t.nodeId);
+        return n && n.id !== this.selfId && n.lease !== t.lease
+          ? [{ nodeId: n.id, endpoint: n.endpoints[0]!, ...(n.lease ? { lease: n.lease } : {}) }]
+          : [];
+      });
+      if (renewed.length === 0) throw e;
+      return this.forwarder.forwardToAny(renewed, req);
+    }
+  }
+
+  /** The live holders other than this node, in forwarding order, as `view` describes them. */
+  private targets(holders: readonly string[], view: (id: string) => NodeView | undefined): ForwardTarget[] {
+    const views = holders
+      .map(view)
+      .filter((n): n is NodeView => n !== undefined && n.live && n.id !== this.selfId);
+    const order = forwardOrder(views, this.selfRegion, { selfId: this.selfId, rotation: this.rotation++ });
+    return order.map((n) => ({
+      nodeId: n.id,
+      endpoint: n.endpoints[0]!,
+      ...(n.lease ? { lease: n.lease } : {}),
+    }));
   }
 }

@@ -187,6 +187,14 @@ export class Core {
     );
   }
 
+  /**
+   * The JSON-RPC signer's gate, passed before any method is looked up: every /rpc call needs a
+   * token with keys:sign, whether or not the method touches a key (eth_chainId, account_version).
+   */
+  authorizeSigner(cred: Credential): Promise<void> {
+    return this.perform(cred, { action: 'rpc.call', scope: 'keys:sign', read: true }, async () => undefined);
+  }
+
   // Tokens
   createToken(cred: Credential, input: CreateTokenInput): Promise<{ id: string; token: string }> {
     return this.perform(cred, { action: 'token.create', scope: 'admin' }, (ctx) => createToken(ctx, input));

@@ -233,3 +233,38 @@ test(
     );
   },
 );
+
+test(
+  'freshLiveNodes reads etcd, not the view: a node live the moment its join resolves; callers at once share one read',
+  T,
+  async () => {
+    const ns = freshNamespace('fresh');
+    const a = await join(ns, 'node-a');
+    const b = await join(ns, 'node-b', 'us-east', 2);
+    // No waiting for a's watch: the read is linearizable, and b's join resolved after its write.
+    const fresh = await a.m.freshLiveNodes();
+    assert.deepEqual([...fresh.keys()].sort(), ['node-a', 'node-b']);
+    const nb = fresh.get('node-b')!;
+    assert.equal(nb.live, true);
+    assert.equal(nb.attested, true);
+    assert.equal(nb.region, 'us-east');
+    assert.equal(nb.lease, b.m.lease!.id);
+    // A malformed record is left out, as in the view.
+    await a.s.put(ClusterKeys.node('node-x'), 'not a record');
+    assert.ok(!(await a.m.freshLiveNodes()).has('node-x'));
+
+    // 40 callers at once: one read in flight and at most one queued behind it.
+    let reads = 0;
+    const list = a.s.list.bind(a.s);
+    a.s.list = (...args: Parameters<EtcdStore['list']>) => {
+      reads++;
+      return list(...args);
+    };
+    const all = await Promise.all(Array.from({ length: 40 }, () => a.m.freshLiveNodes()));
+    assert.ok(reads >= 1 && reads <= 2, `${reads} reads`);
+    for (const r of all) assert.ok(r.has('node-b'));
+    // b stops (its lease revoked): etcd's answer drops it at once.
+    await b.m.close();
+    assert.ok(!(await a.m.freshLiveNodes()).has('node-b'), 'a closed node is gone at once');
+  },
+);

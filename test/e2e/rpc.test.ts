@@ -7,10 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { HDNodeWallet, keccak256, Transaction, TypedDataEncoder, Wallet } from 'ethers';
-import { createWalletClient, custom, http, type Hex } from 'viem';
+import { createWalletClient, http, type Hex } from 'viem';
 import { mainnet } from 'viem/chains';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { MAIL, MAIL_TYPES } from '../fixtures/eip712-mail.js';
+import { METHODS } from '../../src/api/rpc/methods.js';
+import { REFUSED } from '../../src/api/rpc/chain.js';
 
 interface RpcErr {
   code: number;
@@ -232,17 +234,12 @@ describe('methods', () => {
   });
 
   test('viem: a wallet client with a JSON-RPC account signs through /rpc, byte-equal to ethers', async () => {
-    // viem asks its transport for eth_chainId before eth_signTransaction; a remote signer has no
-    // chain, so the transport answers that one itself (as a wallet's multiplexing provider would).
-    const keymesh = http(`${node.url}/rpc`, {
-      fetchOptions: { headers: { authorization: `Bearer ${signerToken}` } },
-      retryCount: 0,
-    })({ chain: mainnet });
+    // viem's plain http() transport: it asks the signer for eth_chainId, then eth_signTransaction.
     const client = createWalletClient({
       chain: mainnet,
-      transport: custom({
-        request: ({ method, params }: { method: string; params?: unknown }) =>
-          method === 'eth_chainId' ? Promise.resolve('0x1') : keymesh.request({ method, params } as never),
+      transport: http(`${node.url}/rpc`, {
+        fetchOptions: { headers: { authorization: `Bearer ${signerToken}` } },
+        retryCount: 0,
       }),
     });
     assert.deepEqual(await client.getAddresses(), [wallet.address]);
@@ -356,9 +353,12 @@ describe('errors', () => {
     }
   });
 
-  test('-32601 for an unknown method, including inherited property names', async () => {
-    for (const m of ['eth_sendTransaction', 'eth_getBalance', 'toString', '__proto__', 'constructor', ''])
-      assertRpcError(await rpc(m, []), -32601);
+  test('-32601 for an unknown method, including inherited property names; the name is not echoed', async () => {
+    for (const m of ['eth_fooBar', 'toString', '__proto__', 'constructor', '', 'x'.repeat(5000)]) {
+      const r = await rpc(m, []);
+      assertRpcError(r, -32601);
+      if (m.length > 0) assert.ok(!r.error!.message.includes(m), 'no echo');
+    }
   });
 
   test('-32602 invalid params: arity, shapes, addresses, transactions, typed data', async () => {
@@ -406,6 +406,38 @@ describe('errors', () => {
     const r = await rpc('personal_sign', ['0x00', deactivatedAddress]);
     assertRpcError(r, -32002, 'INVALID_STATE');
     assert.equal(r.error!.data!.status, 409);
+  });
+
+  test('every method in the tables needs a token with keys:sign, checked before the method is looked up', async () => {
+    const readOnly = await mkToken(['keys:read']);
+    const names = [...METHODS.keys(), ...REFUSED.keys(), 'eth_noSuchMethod'];
+    assert.ok(names.includes('account_version') && names.includes('eth_chainId'));
+    for (const method of names) {
+      for (const tok of [null, 'km_unknown', '']) {
+        const r = await rpcRaw({ jsonrpc: '2.0', id: 'gate', method, params: [] }, tok);
+        assert.equal(r.status, 401, `${method} without a valid token: ${JSON.stringify(r.body)}`);
+        assertRpcError(r.body as RpcRes, 4100, 'UNAUTHENTICATED');
+        assert.equal((r.body as RpcRes).id, 'gate');
+      }
+      const f = await rpc(method, [], readOnly);
+      assertRpcError(f, 4100, 'FORBIDDEN');
+      assert.equal(f.error!.data!.status, 403);
+    }
+    // A batch without a token: every call refused under its own id, notifications silently.
+    const batch = await rpcRaw(
+      [...METHODS.keys()].flatMap((method, i) => [
+        { jsonrpc: '2.0', id: i, method, params: [] },
+        { jsonrpc: '2.0', method, params: [] },
+      ]),
+      null,
+    );
+    assert.equal(batch.status, 401);
+    const out = batch.body as RpcRes[];
+    assert.equal(out.length, METHODS.size);
+    for (const r of out) assertRpcError(r, 4100, 'UNAUTHENTICATED');
+    const note = await rpcRaw({ jsonrpc: '2.0', method: 'account_version' }, null);
+    assert.equal(note.status, 401);
+    assert.equal(note.body, undefined);
   });
 
   test('unauthenticated: HTTP 401 with JSON-RPC errors; forbidden: 4100 with FORBIDDEN', async () => {

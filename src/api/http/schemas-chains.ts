@@ -155,11 +155,4 @@ export const chainSchemas = {
       ...errors(400, 401, 403, 404, 409, 503),
     },
   },
-  rpc: {
-    tags: ['ethereum'],
-    summary:
-      'JSON-RPC 2.0 remote signer: eth_accounts, eth_signTransaction, eth_sign, personal_sign, ' +
-      'eth_signTypedData_v4, account_version, account_list, account_signTransaction, account_signData, ' +
-      'account_signTypedData; batches of up to 100 calls',
-  },
 } as const;

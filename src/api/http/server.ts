@@ -8,7 +8,7 @@ import { type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { errorBody, FASTIFY_CODES, STATUS } from './errors.js';
-import { rpcRoutes } from '../rpc/routes.js';
+import { rpcRoutes, type RpcOptions } from '../rpc/routes.js';
 import { credential } from './credential.js';
 import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
@@ -43,6 +43,8 @@ export interface HttpOptions {
   cluster?: ClusterInfo;
   /** Cluster mode: where key-using calls run (here, or forwarded to a holder). */
   routing?: ClusterRouting;
+  /** The JSON-RPC signer's settings (--chain-id). */
+  rpc?: RpcOptions;
 }
 
 /** The header that names the node that ran a key-using call (in cluster mode). */
@@ -215,7 +217,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   tokenRoutes(app, opts.core);
   auditRoutes(app, opts.core);
   chainRoutes(app, opts.core);
-  rpcRoutes(app, opts.core, opts.routing);
+  rpcRoutes(app, opts.core, opts.routing, opts.rpc);
   clusterRoutes(app, opts.core, opts.cluster);
   return app;
 }

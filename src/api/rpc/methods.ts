@@ -1,8 +1,12 @@
 // The JSON-RPC signer methods, each a translation of positional params onto the same core
 // operations REST uses: an account (`from`, `address`) becomes a key id through the core's account
-// lookup, then the core signs. Nothing here decides what may be signed.
+// lookup, then the core signs. Nothing here decides what may be signed, nor who may call: every
+// method runs only after the route's one gate (routes.ts) has let the caller's token through.
 //
-//   eth_accounts, account_list                  []                              → [address]
+//   eth_accounts, account_list,
+//   eth_requestAccounts                         []                              → [address]
+//   eth_chainId                                 []                              → "0x1" (chain.ts)
+//   net_version                                 []                              → "1"
 //   eth_signTransaction                         [tx]                            → raw tx (0x)
 //   account_signTransaction (clef)              [tx, methodSelector?]           → {raw, tx}
 //   eth_sign                                    [address, data]                 → 0x r‖s‖v
@@ -17,13 +21,16 @@ import { parseTransaction, type Hex } from 'viem';
 import type { Credential } from '../../core/context.js';
 import type { Core } from '../../core/core.js';
 import { invalid, KeymeshError } from '../../errors.js';
+import { chainIdAnswer, netVersionAnswer } from './chain.js';
 
 /**
- * What the methods need of the core: the account lookup and the three Ethereum signing calls. In
- * a cluster, routes.ts hands in signing calls that run where the key lives (forwarded if need be).
+ * What the endpoint needs of the core: the gate every call passes (authorizeSigner), the account
+ * lookup and the three Ethereum signing calls. In a cluster, routes.ts hands in signing calls that
+ * run where the key lives (forwarded if need be).
  */
 export type RpcApi = Pick<
   Core,
+  | 'authorizeSigner'
   | 'ethereumAccount'
   | 'ethereumAccounts'
   | 'signEthereumTransaction'
@@ -31,7 +38,15 @@ export type RpcApi = Pick<
   | 'signEthereumTypedData'
 >;
 
-export type Method = (core: RpcApi, cred: Credential, params: unknown[]) => Promise<unknown>;
+/** One call, once the caller is through the gate: what to sign with, who asks, for which chain. */
+export interface CallContext {
+  api: RpcApi;
+  cred: Credential;
+  /** The request's chain: ?chainId=N in the URL, else the node's --chain-id (chain.ts). */
+  chainId: number;
+}
+
+export type Method = (c: CallContext, params: unknown[]) => Promise<unknown>;
 
 /** clef's ExternalAPIVersion (go-ethereum signer/core/api.go), the API this endpoint speaks. */
 export const EXTERNAL_API_VERSION = '6.1.0';
@@ -72,9 +87,9 @@ async function signTypedData(core: RpcApi, cred: Credential, address: unknown, f
     .signature;
 }
 
-async function accounts(core: RpcApi, cred: Credential, params: unknown[]) {
+async function accounts({ api, cred }: CallContext, params: unknown[]) {
   arity(params, 0, 0);
-  return (await core.ethereumAccounts(cred)).map((a) => a.address);
+  return (await api.ethereumAccounts(cred)).map((a) => a.address);
 }
 
 /** clef's data/typed payload: typed data as an object, as JSON text, or as 0x-hex of JSON text. */
@@ -127,60 +142,79 @@ export function gethTransactionJson(raw: Hex, hash: Hex): Record<string, unknown
 }
 
 /** eth_signTypedData_v4 and clef's account_signTypedData: [address, typedData]. */
-const typedDataV4: Method = async (core, cred, params) => {
+const typedDataV4: Method = async ({ api, cred }, params) => {
   arity(params, 2, 2);
-  return signTypedData(core, cred, params[0], 'params[0] (address)', params[1]);
+  return signTypedData(api, cred, params[0], 'params[0] (address)', params[1]);
 };
 
 export const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
   ['eth_accounts', accounts],
+  // EIP-1102's "connect": the accounts are there to use, no prompt (viem's requestAddresses).
+  ['eth_requestAccounts', accounts],
   ['account_list', accounts],
   [
+    'eth_chainId',
+    async ({ chainId }, params) => {
+      arity(params, 0, 0);
+      return chainIdAnswer(chainId);
+    },
+  ],
+  [
+    'net_version',
+    async ({ chainId }, params) => {
+      arity(params, 0, 0);
+      return netVersionAnswer(chainId);
+    },
+  ],
+  [
     'account_version',
-    async (_core, _cred, params) => {
+    async (_c, params) => {
       arity(params, 0, 0);
       return EXTERNAL_API_VERSION;
     },
   ],
-  ['eth_signTransaction', async (core, cred, params) => (await signTx(core, cred, params, 1)).rawTransaction],
+  [
+    'eth_signTransaction',
+    async ({ api, cred }, params) => (await signTx(api, cred, params, 1)).rawTransaction,
+  ],
   [
     'account_signTransaction',
-    async (core, cred, params) => {
+    async ({ api, cred }, params) => {
       // The optional second parameter is clef's method selector, a display hint for its UI.
       if (params[1] !== undefined && params[1] !== null && typeof params[1] !== 'string')
         throw invalid('params[1] (method selector) must be a string');
-      const s = await signTx(core, cred, params, 2);
+      const s = await signTx(api, cred, params, 2);
       return { raw: s.rawTransaction, tx: gethTransactionJson(s.rawTransaction, s.hash) };
     },
   ],
   [
     'eth_sign',
-    async (core, cred, params) => {
+    async ({ api, cred }, params) => {
       arity(params, 2, 2);
-      return signMessage(core, cred, params[0], 'params[0] (address)', params[1]);
+      return signMessage(api, cred, params[0], 'params[0] (address)', params[1]);
     },
   ],
   [
     'personal_sign',
-    async (core, cred, params) => {
+    async ({ api, cred }, params) => {
       // geth's third parameter is an account password; keys here are unlocked by tokens, not passwords.
       arity(params, 2, 3);
-      return signMessage(core, cred, params[1], 'params[1] (address)', params[0]);
+      return signMessage(api, cred, params[1], 'params[1] (address)', params[0]);
     },
   ],
   ['eth_signTypedData_v4', typedDataV4],
   ['account_signTypedData', typedDataV4],
   [
     'account_signData',
-    async (core, cred, params) => {
+    async ({ api, cred }, params) => {
       arity(params, 3, 3);
       const [contentType, address, data] = params;
       if (typeof contentType !== 'string' || contentType.length > 100)
         throw invalid('params[0] must be a content type such as text/plain');
       const mime = contentType.split(';')[0]!.trim().toLowerCase();
-      if (mime === 'text/plain') return signMessage(core, cred, address, 'params[1] (address)', data);
+      if (mime === 'text/plain') return signMessage(api, cred, address, 'params[1] (address)', data);
       if (mime === 'data/typed')
-        return signTypedData(core, cred, address, 'params[1] (address)', typedDataPayload(data));
+        return signTypedData(api, cred, address, 'params[1] (address)', typedDataPayload(data));
       throw new KeymeshError(
         'UNSUPPORTED',
         'account_signData signs text/plain (EIP-191 personal messages) and data/typed (EIP-712)',

@@ -1,8 +1,12 @@
 // POST /rpc: the JSON-RPC 2.0 envelope (single calls, batches of up to MAX_BATCH, notifications,
-// id echoing, the standard -32700/-32600/-32601/-32602 errors) around methods.ts. The bearer token
-// is the same as everywhere and is checked by the core on every call; when a call is refused for
-// want of a valid token the HTTP status is 401, as on every other route, with the JSON-RPC errors
-// as the body. Keymesh errors become JSON-RPC errors through the one table in errors.ts.
+// id echoing, the standard -32700/-32600/-32601/-32602 errors) around methods.ts and chain.ts.
+//
+// One gate for every method: once the body is parsed, and before any method is looked up, the
+// request's bearer token must carry keys:sign (Core.authorizeSigner). No method can skip it, a
+// method added to the table is behind it, and a caller without a token learns nothing, not even
+// which methods exist. Refused for want of a valid token, the HTTP status is 401, as on every
+// other route, with a JSON-RPC error per call as the body. The signing calls are authorised again
+// by the core, for the key they use. Keymesh errors become JSON-RPC errors through errors.ts.
 //
 // The body is parsed here rather than by Fastify, so that malformed JSON is a JSON-RPC parse error
 // and not the REST error body; the route lives in its own Fastify scope for that.
@@ -12,7 +16,7 @@ import type { Core } from '../../core/core.js';
 import { isKeymeshError, type ErrorCode } from '../../errors.js';
 import { credential } from '../http/credential.js';
 import { FASTIFY_CODES, STATUS } from '../http/errors.js';
-import { chainSchemas } from '../http/schemas-chains.js';
+import { REFUSED, refusal, requestChainId } from './chain.js';
 import {
   envelopeError,
   INTERNAL_ERROR,
@@ -23,13 +27,30 @@ import {
   rpcError,
   type RpcError,
 } from './errors.js';
-import { METHODS, type RpcApi } from './methods.js';
+import { type CallContext, METHODS, type RpcApi } from './methods.js';
 import type { ClusterRouting } from '../../cluster/routing.js';
 import { forwardKeyCall } from '../http/forwarding.js';
+import { DEFAULT_CHAIN_ID } from '../../config.js';
 import { KeymeshError } from '../../errors.js';
 
 /** Calls per batch: enough for any wallet, few enough that one request cannot queue a flood. */
 export const MAX_BATCH = 100;
+
+export interface RpcOptions {
+  /** The node's --chain-id: what eth_chainId answers when the URL names no chain. Default 1. */
+  chainId?: number;
+}
+
+/** The route's OpenAPI entry, from the method tables, so that the list cannot drift from them. */
+const RPC_SCHEMA = {
+  tags: ['ethereum'],
+  summary: `JSON-RPC 2.0 remote signer (bearer token with keys:sign); batches of up to ${MAX_BATCH} calls`,
+  description:
+    `Methods: ${[...METHODS.keys()].join(', ')}. ` +
+    'eth_chainId and net_version answer the chain named in the URL (/rpc?chainId=N, a positive ' +
+    "integer), else the node's --chain-id, else 1. " +
+    `Refused with error 4200 and the reason (no chain state; the caller broadcasts): ${[...REFUSED.keys()].join(', ')}.`,
+} as const;
 
 type Id = string | number | null;
 type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError });
@@ -53,7 +74,36 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const validId = (v: unknown): v is Id =>
   v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
-async function call(core: RpcApi, cred: Credential, msg: unknown, req: FastifyRequest): Promise<Outcome> {
+/** The id a call is answered under; undefined for a notification (never answered). */
+function replyId(msg: unknown): Id | undefined {
+  if (!isObject(msg)) return null;
+  if (!Object.hasOwn(msg, 'id')) return undefined;
+  return validId(msg.id) ? msg.id : null;
+}
+
+/** The one gate: undefined when the caller may use the signer, else the error to answer with. */
+async function gate(
+  api: RpcApi,
+  cred: Credential,
+  req: FastifyRequest,
+): Promise<{ error: RpcError; unauthenticated: boolean } | undefined> {
+  try {
+    await api.authorizeSigner(cred);
+    return undefined;
+  } catch (e) {
+    if (isKeymeshError(e)) {
+      if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: 'gate' }, e.shortMessage);
+      return { error: rpcError(e.code, e.shortMessage), unauthenticated: e.code === 'UNAUTHENTICATED' };
+    }
+    req.log.error({ err: describe(e), rpc: 'gate' }, 'unexpected error');
+    return {
+      error: envelopeError(INTERNAL_ERROR, `Internal error (request ${req.id}); see the node log.`),
+      unauthenticated: false,
+    };
+  }
+}
+
+async function call(c: CallContext, msg: unknown, req: FastifyRequest): Promise<Outcome> {
   if (!isObject(msg)) return refused(null, INVALID_REQUEST, 'Invalid Request: a call must be an object');
   const notification = !Object.hasOwn(msg, 'id');
   if (!notification && !validId(msg.id))
@@ -68,15 +118,17 @@ async function call(core: RpcApi, cred: Credential, msg: unknown, req: FastifyRe
     notification
       ? { unauthenticated }
       : { response: { jsonrpc: '2.0', id, ...r } as Response, unauthenticated };
+  const notServed = refusal(msg.method);
+  if (notServed) return answer({ error: notServed });
   const method = METHODS.get(msg.method);
-  if (!method)
-    return answer({ error: envelopeError(METHOD_NOT_FOUND, `Method not found: ${msg.method.slice(0, 64)}`) });
+  // The name is not echoed back: it is the caller's input.
+  if (!method) return answer({ error: envelopeError(METHOD_NOT_FOUND, 'Method not found') });
   if (isObject(msg.params))
     return answer({
       error: envelopeError(INVALID_PARAMS, 'Invalid params: pass them by position (an array)'),
     });
   try {
-    return answer({ result: await method(core, cred, (msg.params as unknown[] | undefined) ?? []) });
+    return answer({ result: await method(c, (msg.params as unknown[] | undefined) ?? []) });
   } catch (e) {
     if (isKeymeshError(e)) {
       if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
@@ -96,8 +148,14 @@ function send(reply: FastifyReply, status: number, payload: unknown) {
     .send(JSON.stringify(payload));
 }
 
-export function rpcRoutes(app: FastifyInstance, core: Core, routing?: ClusterRouting): void {
+export function rpcRoutes(
+  app: FastifyInstance,
+  core: Core,
+  routing?: ClusterRouting,
+  opts: RpcOptions = {},
+): void {
   const api = routing ? clusterApi(core, routing) : core;
+  const nodeChainId = opts.chainId ?? DEFAULT_CHAIN_ID;
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -113,7 +171,7 @@ export function rpcRoutes(app: FastifyInstance, core: Core, routing?: ClusterRou
       return send(reply, STATUS[code], errorResponse(null, rpcError(code, message)));
     });
 
-    scope.post('/rpc', { schema: chainSchemas.rpc }, async (req, reply) => {
+    scope.post('/rpc', { schema: RPC_SCHEMA }, async (req, reply) => {
       let body: unknown;
       try {
         body = JSON.parse(typeof req.body === 'string' ? req.body : '');
@@ -142,9 +200,26 @@ export function rpcRoutes(app: FastifyInstance, core: Core, routing?: ClusterRou
           ),
         );
       const base = credential(req);
+      const denied = await gate(api, base, req);
+      if (denied) {
+        const refusals = calls.flatMap((c) => {
+          const id = replyId(c);
+          return id === undefined ? [] : [errorResponse(id, denied.error)];
+        });
+        const status = denied.unauthenticated ? 401 : 200;
+        if (refusals.length === 0) return reply.code(status === 401 ? 401 : 204).send();
+        return send(reply, status, batch ? refusals : refusals[0]);
+      }
+      const chainId = requestChainId(req.query, nodeChainId);
+      if (typeof chainId === 'string')
+        return send(reply, 400, errorResponse(null, rpcError('INVALID_REQUEST', chainId)));
       const outcomes = await Promise.all(
         calls.map((c, i) =>
-          call(api, batch ? { ...base, requestId: `${base.requestId}-${i}` } : base, c, req),
+          call(
+            { api, chainId, cred: batch ? { ...base, requestId: `${base.requestId}-${i}` } : base },
+            c,
+            req,
+          ),
         ),
       );
       const status = outcomes.some((o) => o.unauthenticated) ? 401 : 200;
@@ -192,6 +267,7 @@ function clusterApi(core: Core, routing: ClusterRouting): RpcApi {
     throw new KeymeshError('UNAVAILABLE', `Node ${res.nodeId} gave no usable answer.`);
   };
   return {
+    authorizeSigner: (cred) => core.authorizeSigner(cred),
     ethereumAccount: (cred, address, field) => core.ethereumAccount(cred, address, field),
     ethereumAccounts: (cred) => core.ethereumAccounts(cred),
     signEthereumTransaction: (cred, id, input) =>

@@ -23,6 +23,7 @@ const OPTIONS = {
   level: { type: 'string' },
   peer: { type: 'string' },
   'cluster-dir': { type: 'string' },
+  'chain-id': { type: 'string' },
 } as const;
 
 export async function startCommand(argv: string[]): Promise<void> {
