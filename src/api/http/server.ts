@@ -7,7 +7,17 @@ import type { Core } from '../../core/core.js';
 import { type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
-import { errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { EDGE_ERROR, errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { BODY_LIMIT, bodyRules } from './body.js';
+import {
+  capConnections,
+  drainOnClose,
+  onCheckExpectation,
+  onClientError,
+  onFrameworkError,
+  timeoutOptions,
+} from './edge.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
 import { rpcRoutes } from '../rpc/routes.js';
 import { credential } from './credential.js';
 import type { ServerOptions } from 'node:https';
@@ -29,8 +39,6 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { sharedSchemas } from './schemas.js';
 
-export const BODY_LIMIT = 1024 * 1024;
-
 export interface HttpOptions {
   core: Core;
   metrics: NodeMetrics;
@@ -43,6 +51,8 @@ export interface HttpOptions {
   cluster?: ClusterInfo;
   /** Cluster mode: where key-using calls run (here, or forwarded to a holder). */
   routing?: ClusterRouting;
+  /** Connection caps and timeouts (src/config.ts); the defaults when absent. */
+  limits?: HttpLimits;
 }
 
 /** The header that names the node that ran a key-using call (in cluster mode). */
@@ -57,17 +67,26 @@ const KEY_USING = new Set([
   'POST /v1/keys/:id/ethereum/typed-data',
   'POST /v1/keys/:id/bitcoin/psbt',
 ]);
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Fixed messages where the library's own would quote the client's bytes back. */
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   MALFORMED_JSON: 'The request body is not valid JSON.',
-  PAYLOAD_TOO_LARGE: `The request body is larger than ${BODY_LIMIT} bytes.`,
+  PAYLOAD_TOO_LARGE: EDGE_ERROR.KM_ERR_BODY_TOO_LARGE.message,
+  UNSUPPORTED_MEDIA_TYPE: EDGE_ERROR.KM_ERR_UNSUPPORTED_MEDIA_TYPE.message,
 };
 
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  const timeouts = timeoutOptions(limits);
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
+    http: timeouts,
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
     // On the peer listener (mutual TLS, cluster nodes only) a forwarded call keeps the request id
     // it was given on the first node, so both audit logs name it.
     genReqId: opts.peerTls
@@ -82,8 +101,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     // Our own 503 (below) has the contract's error body; Fastify's has not.
     return503OnClosing: false,
     forceCloseConnections: false,
-    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    ...(opts.peerTls ? { https: opts.peerTls } : {}),
+    ...(opts.tls ? { https: { ...timeouts, cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    ...(opts.peerTls ? { https: { ...timeouts, ...opts.peerTls } } : {}),
     logger: {
       level: opts.logLevel,
       redact: {
@@ -106,8 +125,10 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     },
   }) as unknown as FastifyInstance;
 
-  // Clients (curl -d among them) often omit or misstate the content type: every body is JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  capConnections(app.server, limits);
+  app.server.on('checkExpectation', onCheckExpectation);
+  drainOnClose(app, limits);
+  bodyRules(app);
 
   for (const s of sharedSchemas) app.addSchema(s);
   await app.register(swagger, {
@@ -129,6 +150,12 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   // authorisation answer first (401/403 before 400) and the refusal is audited with its caller.
   app.addHook('onRoute', (route) => {
     route.attachValidation = true;
+    // Every route that takes a body can be refused by the body rules (body.ts): say so in the
+    // OpenAPI document too.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (response && methods.some((m) => BODY_METHODS.has(m)))
+      for (const status of ['413', '415']) response[status] ??= { description: 'Error', $ref: 'Error#' };
   });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -136,6 +163,10 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      const { code, message } = EDGE_ERROR.NO_HOST;
+      return reply.code(STATUS[code]).send(errorBody(code, message));
+    }
     if (closing) {
       reply.header('connection', 'close');
       return reply.code(503).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
@@ -198,6 +229,11 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
         req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
+    const edge =
+      err.code !== undefined && err.code in EDGE_ERROR
+        ? EDGE_ERROR[err.code as keyof typeof EDGE_ERROR]
+        : undefined;
+    if (edge) return reply.code(STATUS[edge.code]).send(errorBody(edge.code, edge.message));
     const code: ErrorCode | undefined =
       (err.code ? FASTIFY_CODES[err.code] : undefined) ?? (err.validation ? 'INVALID_REQUEST' : undefined);
     if (code) return reply.code(STATUS[code]).send(errorBody(code, FIXED_MESSAGES[code] ?? err.message));
