@@ -47,27 +47,54 @@ export function clientKey(address: string | undefined): string {
 }
 
 /**
- * Caps on open connections: in all (Node closes new ones past server.maxConnections) and per
- * client address (closed here at once, before a byte is read), so that one client cannot take
- * every file descriptor and others are still served.
+ * The listener's connections: capped in all (Node closes new ones past server.maxConnections) and
+ * per client address (closed here at once, before a byte is read), so that one client cannot take
+ * every file descriptor and others are still served; and which of them carry a request in flight,
+ * so that a stopping node can close every other one at once (silent, slow, idle).
  */
-export function capConnections(server: Server, limits: HttpLimits): void {
-  server.maxConnections = limits.maxConnections;
-  const open = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
-    const key = clientKey(socket.remoteAddress);
-    const n = (open.get(key) ?? 0) + 1;
-    if (n > limits.maxConnectionsPerIp) {
-      socket.destroy();
-      return;
-    }
-    open.set(key, n);
-    socket.once('close', () => {
-      const left = (open.get(key) ?? 1) - 1;
-      if (left > 0) open.set(key, left);
-      else open.delete(key);
+export class Connections {
+  private readonly perClient = new Map<string, number>();
+  /** Every open connection, with how many of its requests are unanswered. */
+  private readonly open = new Map<Socket, number>();
+
+  constructor(
+    private readonly server: Server,
+    limits: HttpLimits,
+  ) {
+    server.maxConnections = limits.maxConnections;
+    server.on('connection', (socket: Socket) => {
+      const key = clientKey(socket.remoteAddress);
+      const n = (this.perClient.get(key) ?? 0) + 1;
+      if (n > limits.maxConnectionsPerIp) {
+        socket.destroy();
+        return;
+      }
+      this.perClient.set(key, n);
+      this.open.set(socket, 0);
+      socket.once('close', () => {
+        this.open.delete(socket);
+        const left = (this.perClient.get(key) ?? 1) - 1;
+        if (left > 0) this.perClient.set(key, left);
+        else this.perClient.delete(key);
+      });
     });
-  });
+    // Emitted as soon as a request's headers are parsed, before any route runs.
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const socket = req.socket;
+      const busy = this.open.get(socket);
+      if (busy === undefined) return;
+      this.open.set(socket, busy + 1);
+      res.once('close', () => {
+        const b = this.open.get(socket);
+        if (b !== undefined) this.open.set(socket, Math.max(0, b - 1));
+      });
+    });
+  }
+
+  /** Close every connection without a request in flight: silent, dribbling headers, or idle. */
+  closeUnbusy(): void {
+    for (const [socket, busy] of this.open) if (busy === 0) socket.destroy();
+  }
 }
 
 /** A complete HTTP/1.1 answer with the contract's error body, for a socket no response owns. */
@@ -133,16 +160,16 @@ export function onCheckExpectation(_req: IncomingMessage, res: ServerResponse): 
 }
 
 /**
- * On close: Node's server.close() stops accepting and closes idle connections; connections still
- * busy (a request in flight, or a client dribbling its headers) get `shutdownTimeoutMs` and are
- * then cut, so that a stopping node always ends.
+ * On close: no new connections; every connection without a request in flight is closed at once;
+ * the requests in flight get `shutdownTimeoutMs` to finish, and whatever is still open then is
+ * cut, so that a stopping node always ends.
  */
-export function drainOnClose(app: FastifyInstance, limits: HttpLimits): void {
+export function drainOnClose(app: FastifyInstance, connections: Connections, limits: HttpLimits): void {
   app.addHook('preClose', (done) => {
     const server = app.server;
     const timer = setTimeout(() => server.closeAllConnections(), limits.shutdownTimeoutMs);
     server.once('close', () => clearTimeout(timer));
-    server.closeIdleConnections();
+    connections.closeUnbusy();
     done();
   });
 }

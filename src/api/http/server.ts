@@ -10,7 +10,7 @@ import { newRequestId } from '../../util/ids.js';
 import { EDGE_ERROR, errorBody, FASTIFY_CODES, STATUS } from './errors.js';
 import { BODY_LIMIT, bodyRules } from './body.js';
 import {
-  capConnections,
+  Connections,
   drainOnClose,
   onCheckExpectation,
   onClientError,
@@ -125,9 +125,9 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     },
   }) as unknown as FastifyInstance;
 
-  capConnections(app.server, limits);
+  const connections = new Connections(app.server, limits);
   app.server.on('checkExpectation', onCheckExpectation);
-  drainOnClose(app, limits);
+  drainOnClose(app, connections, limits);
   bodyRules(app);
 
   for (const s of sharedSchemas) app.addSchema(s);
