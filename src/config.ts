@@ -118,21 +118,34 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze(
 
 function loadHttpLimits(flags: StartFlags, env: NodeJS.ProcessEnv): HttpLimits {
   const out = { ...DEFAULT_HTTP_LIMITS };
+  const given = new Set<keyof HttpLimits>();
   for (const f of HTTP_LIMIT_FLAGS) {
-    const given = flags[f.flag] ?? env[f.env];
-    if (given === undefined) continue;
-    const n = /^\d{1,7}$/.test(given) ? Number(given) : NaN;
+    const value = flags[f.flag] ?? env[f.env];
+    if (value === undefined) continue;
+    const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
     if (!(n >= f.min && n <= f.max))
       throw invalid(
         `--${f.flag} must be a whole number from ${f.min} to ${f.max}${f.scale === 1000 ? ' (seconds)' : ''}`,
       );
     out[f.field] = n * f.scale;
+    given.add(f.field);
   }
-  // Node refuses a server whose headers may take longer than the whole request.
-  if (out.headersTimeoutMs > out.requestTimeoutMs)
-    throw invalid('--headers-timeout must not be longer than --request-timeout');
-  if (out.maxConnectionsPerIp > out.maxConnections)
-    throw invalid('--max-connections-per-ip must not be more than --max-connections');
+  // A default never contradicts what was given: it shrinks to fit. Two given values must agree
+  // (Node refuses a server whose headers may take longer than the whole request).
+  if (out.headersTimeoutMs > out.requestTimeoutMs) {
+    if (given.has('headersTimeoutMs') && given.has('requestTimeoutMs'))
+      throw invalid('--headers-timeout must not be longer than --request-timeout');
+    if (given.has('headersTimeoutMs')) out.requestTimeoutMs = out.headersTimeoutMs;
+    else out.headersTimeoutMs = out.requestTimeoutMs;
+  }
+  if (out.maxConnectionsPerIp > out.maxConnections) {
+    // The total is what keeps file descriptors in hand: never raised behind the operator's back.
+    if (given.has('maxConnectionsPerIp'))
+      throw invalid(
+        `--max-connections-per-ip must not be more than --max-connections (${out.maxConnections})`,
+      );
+    out.maxConnectionsPerIp = out.maxConnections;
+  }
   return out;
 }
 
