@@ -6,8 +6,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNode, waitFor, type TestNode } from '../helpers/node.js';
 import { dribble, rawRequest, watchedSocket, within, type Watched } from './http-raw.js';
+import { clientKey } from '../../src/api/http/edge.js';
 
 type Err = { error: { code: string; message: string } };
+
+test('the per-client cap counts an IPv4 address (mapped or not) as one, an IPv6 /64 as one', () => {
+  assert.equal(clientKey('127.0.0.2'), '127.0.0.2');
+  assert.equal(clientKey('::ffff:127.0.0.2'), '127.0.0.2');
+  assert.equal(clientKey('2001:db8:1:2:3:4:5:6'), clientKey('2001:db8:1:2::9'));
+  assert.notEqual(clientKey('2001:db8:1:2::9'), clientKey('2001:db8:1:3::9'));
+  assert.equal(clientKey('2001:DB8:1:2::1'), clientKey('2001:db8:1:2::1'));
+});
 
 describe('connection caps', () => {
   const PER_IP = 20;
