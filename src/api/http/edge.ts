@@ -129,7 +129,10 @@ export function onClientError(err: Error & { code?: string }, socket: Socket): v
     socket.destroy();
     return;
   }
-  const edge = (err.code && CLIENT_ERRORS[err.code]) || 'HTTP_PARSE_ERROR';
+  const edge =
+    err.code !== undefined && Object.hasOwn(CLIENT_ERRORS, err.code)
+      ? CLIENT_ERRORS[err.code]!
+      : 'HTTP_PARSE_ERROR';
   socket.end(rawAnswer(edge));
   // What the client still sends is read and dropped: closing with unread bytes would reset the
   // connection and could take the answer with it.
@@ -140,7 +143,7 @@ export function onClientError(err: Error & { code?: string }, socket: Socket): v
 /** Fastify's router refusals (a bad % escape, an over-long path parameter), in the contract's shape. */
 export function onFrameworkError(err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply) {
   const edge: EdgeErrorCode =
-    err.code !== undefined && err.code in EDGE_ERROR
+    err.code !== undefined && Object.hasOwn(EDGE_ERROR, err.code)
       ? (err.code as EdgeErrorCode)
       : 'FST_ERR_ASYNC_CONSTRAINT';
   const { code, message } = EDGE_ERROR[edge];

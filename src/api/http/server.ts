@@ -1,5 +1,7 @@
 // The HTTP interface: Fastify with a schema on every route, errors translated by code through one
-// table (errors.ts), request logs without bodies or credentials, metrics per route template.
+// table (errors.ts), request logs without bodies or credentials, metrics per route template. What
+// happens below the routes (connections, timeouts, the parser's refusals) is edge.ts; the rules
+// every request body meets before a route sees it are body.ts.
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -230,7 +232,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
     const edge =
-      err.code !== undefined && err.code in EDGE_ERROR
+      err.code !== undefined && Object.hasOwn(EDGE_ERROR, err.code)
         ? EDGE_ERROR[err.code as keyof typeof EDGE_ERROR]
         : undefined;
     if (edge) return reply.code(STATUS[edge.code]).send(errorBody(edge.code, edge.message));
