@@ -24,6 +24,131 @@ export interface NodeConfig {
   cluster: ClusterConfig | undefined;
   /** The chain the JSON-RPC signer reports (eth_chainId) unless a request names one (--chain-id). */
   chainId: number;
+  /** Bounds on the HTTP listeners' connections and how long each may take. */
+  httpLimits: HttpLimits;
+}
+
+/**
+ * What one client can hold of the HTTP listener: without these caps a single address can open
+ * connections until the process runs out of file descriptors, and a silent or slow client keeps a
+ * socket (and a stopping node) for minutes.
+ */
+export interface HttpLimits {
+  /** Open connections in all (--max-connections); past it new connections are closed at once. */
+  maxConnections: number;
+  /** Open connections from one client address, an IPv6 /64 counting as one (--max-connections-per-ip). */
+  maxConnectionsPerIp: number;
+  /** An idle keep-alive connection is closed after this (--idle-timeout). */
+  idleTimeoutMs: number;
+  /** The request line and headers must arrive within this of the connection's first byte (--headers-timeout). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (--request-timeout). */
+  requestTimeoutMs: number;
+  /** On SIGTERM/SIGINT, in-flight requests get this long to finish before connections are cut (--shutdown-timeout). */
+  shutdownTimeoutMs: number;
+}
+
+/** The limit flags: flag, environment variable, field, default and allowed range (seconds or a count). */
+const HTTP_LIMIT_FLAGS = [
+  {
+    flag: 'max-connections',
+    env: 'KEYMESH_MAX_CONNECTIONS',
+    field: 'maxConnections',
+    def: 1024,
+    min: 1,
+    max: 1_000_000,
+    scale: 1,
+  },
+  {
+    flag: 'max-connections-per-ip',
+    env: 'KEYMESH_MAX_CONNECTIONS_PER_IP',
+    field: 'maxConnectionsPerIp',
+    def: 128,
+    min: 1,
+    max: 1_000_000,
+    scale: 1,
+  },
+  {
+    flag: 'idle-timeout',
+    env: 'KEYMESH_IDLE_TIMEOUT',
+    field: 'idleTimeoutMs',
+    def: 5,
+    min: 1,
+    max: 3600,
+    scale: 1000,
+  },
+  {
+    flag: 'headers-timeout',
+    env: 'KEYMESH_HEADERS_TIMEOUT',
+    field: 'headersTimeoutMs',
+    def: 10,
+    min: 1,
+    max: 3600,
+    scale: 1000,
+  },
+  {
+    flag: 'request-timeout',
+    env: 'KEYMESH_REQUEST_TIMEOUT',
+    field: 'requestTimeoutMs',
+    def: 30,
+    min: 1,
+    max: 3600,
+    scale: 1000,
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: 'KEYMESH_SHUTDOWN_TIMEOUT',
+    field: 'shutdownTimeoutMs',
+    def: 10,
+    min: 0,
+    max: 3600,
+    scale: 1000,
+  },
+] as const satisfies readonly {
+  flag: keyof StartFlags;
+  env: string;
+  field: keyof HttpLimits;
+  def: number;
+  min: number;
+  max: number;
+  scale: number;
+}[];
+
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze(
+  Object.fromEntries(HTTP_LIMIT_FLAGS.map((f) => [f.field, f.def * f.scale])) as unknown as HttpLimits,
+);
+
+function loadHttpLimits(flags: StartFlags, env: NodeJS.ProcessEnv): HttpLimits {
+  const out = { ...DEFAULT_HTTP_LIMITS };
+  const given = new Set<keyof HttpLimits>();
+  for (const f of HTTP_LIMIT_FLAGS) {
+    const value = flags[f.flag] ?? env[f.env];
+    if (value === undefined) continue;
+    const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+    if (!(n >= f.min && n <= f.max))
+      throw invalid(
+        `--${f.flag} must be a whole number from ${f.min} to ${f.max}${f.scale === 1000 ? ' (seconds)' : ''}`,
+      );
+    out[f.field] = n * f.scale;
+    given.add(f.field);
+  }
+  // A default never contradicts what was given: it shrinks to fit. Two given values must agree
+  // (Node refuses a server whose headers may take longer than the whole request).
+  if (out.headersTimeoutMs > out.requestTimeoutMs) {
+    if (given.has('headersTimeoutMs') && given.has('requestTimeoutMs'))
+      throw invalid('--headers-timeout must not be longer than --request-timeout');
+    if (given.has('headersTimeoutMs')) out.requestTimeoutMs = out.headersTimeoutMs;
+    else out.headersTimeoutMs = out.requestTimeoutMs;
+  }
+  if (out.maxConnectionsPerIp > out.maxConnections) {
+    // The total is what keeps file descriptors in hand: never raised behind the operator's back.
+    if (given.has('maxConnectionsPerIp'))
+      throw invalid(
+        `--max-connections-per-ip must not be more than --max-connections (${out.maxConnections})`,
+      );
+    out.maxConnectionsPerIp = out.maxConnections;
+  }
+  return out;
 }
 
 export interface ClusterConfig {
@@ -75,6 +200,12 @@ export interface StartFlags {
   peer?: string;
   'cluster-dir'?: string;
   'chain-id'?: string;
+  'max-connections'?: string;
+  'max-connections-per-ip'?: string;
+  'idle-timeout'?: string;
+  'headers-timeout'?: string;
+  'request-timeout'?: string;
+  'shutdown-timeout'?: string;
 }
 
 /** Ethereum mainnet: what the JSON-RPC signer reports when neither --chain-id nor ?chainId= says. */
@@ -120,6 +251,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   const chainId = chainFlag === undefined ? DEFAULT_CHAIN_ID : parseChainId(chainFlag);
   if (chainId === undefined)
     throw invalid(`--chain-id must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`);
+  const httpLimits = loadHttpLimits(flags, env);
   return {
     dataDir: resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh'),
     http,
@@ -133,6 +265,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
     enclaveThreads,
     cluster,
     chainId,
+    httpLimits,
   };
 }
 

@@ -14,6 +14,10 @@ export const ErrorCodes = [
   'INVALID_STATE', // an operation the key's state forbids
   'POLICY_DENIED',
   'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE', // a request body that is not JSON
+  'HEADERS_TOO_LARGE', // request line and headers over the HTTP parser's limit
+  'REQUEST_TIMEOUT', // the request did not arrive in time (slow or silent client)
+  'EXPECTATION_FAILED', // an Expect header other than 100-continue
   'PLACEMENT_UNSATISFIABLE',
   'NO_LIVE_REPLICA',
   'AUDIT_UNAVAILABLE', // the audit log cannot be written: refuse to act

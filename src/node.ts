@@ -218,6 +218,7 @@ export async function startNode(
         logLevel: config.logLevel,
         peerTls: peerServerOptions(clusterFiles.peer),
         routing,
+        limits: config.httpLimits,
       });
       await peerApp.listen({ host: c.peer.host, port: c.peer.port });
       const peerPort = (peerApp.server.address() as AddressInfo).port;
@@ -265,6 +266,7 @@ export async function startNode(
       metrics,
       version: VERSION,
       logLevel: config.logLevel,
+      limits: config.httpLimits,
       ...(m ? { cluster: { selfId: nodeId, isLive: () => m.isLive(), nodes: () => m.nodes() } } : {}),
       ...(routing ? { routing } : {}),
       rpc: { chainId: config.chainId },

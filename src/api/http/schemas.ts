@@ -2,6 +2,8 @@
 // document at /openapi.json is generated from them, so the docs cannot drift from what is checked.
 // They bound every size; the core re-checks meaning (lengths of decoded bytes, key validity).
 
+import { ErrorCodes } from '../../errors.js';
+
 const hex = (maxBytes: number, description: string) => ({
   type: 'string',
   pattern: '^0x([0-9a-fA-F]{2})*$',
@@ -15,7 +17,7 @@ export const ErrorSchema = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      properties: { code: { type: 'string', enum: [...ErrorCodes] }, message: { type: 'string' } },
       required: ['code', 'message'],
     },
   },

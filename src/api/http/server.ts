@@ -1,5 +1,7 @@
 // The HTTP interface: Fastify with a schema on every route, errors translated by code through one
-// table (errors.ts), request logs without bodies or credentials, metrics per route template.
+// table (errors.ts), request logs without bodies or credentials, metrics per route template. What
+// happens below the routes (connections, timeouts, the parser's refusals) is edge.ts; the rules
+// every request body meets before a route sees it are body.ts.
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,8 +9,18 @@ import type { Core } from '../../core/core.js';
 import { type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
-import { errorBody, FASTIFY_CODES, STATUS } from './errors.js';
 import { rpcRoutes, type RpcOptions } from '../rpc/routes.js';
+import { EDGE_ERROR, errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { BODY_LIMIT, bodyRules } from './body.js';
+import {
+  Connections,
+  drainOnClose,
+  onCheckExpectation,
+  onClientError,
+  onFrameworkError,
+  timeoutOptions,
+} from './edge.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
 import { credential } from './credential.js';
 import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
@@ -29,8 +41,6 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { sharedSchemas } from './schemas.js';
 
-export const BODY_LIMIT = 1024 * 1024;
-
 export interface HttpOptions {
   core: Core;
   metrics: NodeMetrics;
@@ -45,6 +55,8 @@ export interface HttpOptions {
   routing?: ClusterRouting;
   /** The JSON-RPC signer's settings (--chain-id). */
   rpc?: RpcOptions;
+  /** Connection caps and timeouts (src/config.ts); the defaults when absent. */
+  limits?: HttpLimits;
 }
 
 /** The header that names the node that ran a key-using call (in cluster mode). */
@@ -59,17 +71,26 @@ const KEY_USING = new Set([
   'POST /v1/keys/:id/ethereum/typed-data',
   'POST /v1/keys/:id/bitcoin/psbt',
 ]);
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Fixed messages where the library's own would quote the client's bytes back. */
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   MALFORMED_JSON: 'The request body is not valid JSON.',
-  PAYLOAD_TOO_LARGE: `The request body is larger than ${BODY_LIMIT} bytes.`,
+  PAYLOAD_TOO_LARGE: EDGE_ERROR.KM_ERR_BODY_TOO_LARGE.message,
+  UNSUPPORTED_MEDIA_TYPE: EDGE_ERROR.KM_ERR_UNSUPPORTED_MEDIA_TYPE.message,
 };
 
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
+  const timeouts = timeoutOptions(limits);
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
+    http: timeouts,
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
     // On the peer listener (mutual TLS, cluster nodes only) a forwarded call keeps the request id
     // it was given on the first node, so both audit logs name it.
     genReqId: opts.peerTls
@@ -84,8 +105,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     // Our own 503 (below) has the contract's error body; Fastify's has not.
     return503OnClosing: false,
     forceCloseConnections: false,
-    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    ...(opts.peerTls ? { https: opts.peerTls } : {}),
+    ...(opts.tls ? { https: { ...timeouts, cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    ...(opts.peerTls ? { https: { ...timeouts, ...opts.peerTls } } : {}),
     logger: {
       level: opts.logLevel,
       redact: {
@@ -108,8 +129,10 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     },
   }) as unknown as FastifyInstance;
 
-  // Clients (curl -d among them) often omit or misstate the content type: every body is JSON.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const connections = new Connections(app.server, limits);
+  app.server.on('checkExpectation', onCheckExpectation);
+  drainOnClose(app, connections, limits);
+  bodyRules(app);
 
   for (const s of sharedSchemas) app.addSchema(s);
   await app.register(swagger, {
@@ -131,6 +154,12 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   // authorisation answer first (401/403 before 400) and the refusal is audited with its caller.
   app.addHook('onRoute', (route) => {
     route.attachValidation = true;
+    // Every route that takes a body can be refused by the body rules (body.ts): say so in the
+    // OpenAPI document too.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (response && methods.some((m) => BODY_METHODS.has(m)))
+      for (const status of ['413', '415']) response[status] ??= { description: 'Error', $ref: 'Error#' };
   });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -138,6 +167,10 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      const { code, message } = EDGE_ERROR.NO_HOST;
+      return reply.code(STATUS[code]).send(errorBody(code, message));
+    }
     if (closing) {
       reply.header('connection', 'close');
       return reply.code(503).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
@@ -200,6 +233,11 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
         req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
+    const edge =
+      err.code !== undefined && Object.hasOwn(EDGE_ERROR, err.code)
+        ? EDGE_ERROR[err.code as keyof typeof EDGE_ERROR]
+        : undefined;
+    if (edge) return reply.code(STATUS[edge.code]).send(errorBody(edge.code, edge.message));
     const code: ErrorCode | undefined =
       (err.code ? FASTIFY_CODES[err.code] : undefined) ?? (err.validation ? 'INVALID_REQUEST' : undefined);
     if (code) return reply.code(STATUS[code]).send(errorBody(code, FIXED_MESSAGES[code] ?? err.message));

@@ -24,7 +24,16 @@ const OPTIONS = {
   peer: { type: 'string' },
   'cluster-dir': { type: 'string' },
   'chain-id': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
 } as const;
+
+/** Past the HTTP drain, what is left to close (audit, enclave, store) gets this long before exit 1. */
+const FLUSH_GRACE_MS = 10_000;
 
 export async function startCommand(argv: string[]): Promise<void> {
   let flags: StartFlags;
@@ -53,18 +62,30 @@ export async function startCommand(argv: string[]): Promise<void> {
   // supervisor that stops the node as soon as it is ready would otherwise cut it down mid-flight.
   // A signal that arrives while the node is starting stops it as soon as it is up.
   const state: { node?: RunningNode; signalled: boolean } = { signalled: false };
-  const stop = (n: RunningNode) =>
-    n.stop().then(
+  const limits = config.httpLimits;
+  const stop = (n: RunningNode) => {
+    // The HTTP listeners cut what is still open after --shutdown-timeout (src/api/http/edge.ts);
+    // this is the last resort should anything else hang, so that a stop always ends.
+    setTimeout(() => {
+      process.stderr.write(
+        `keymesh: did not stop within ${(limits.shutdownTimeoutMs + FLUSH_GRACE_MS) / 1000} s; exiting\n`,
+      );
+      process.exit(1);
+    }, limits.shutdownTimeoutMs + FLUSH_GRACE_MS).unref();
+    return n.stop().then(
       () => process.exit(0),
       (e: unknown) => {
         process.stderr.write(`keymesh: error while stopping: ${(e as Error).message}\n`);
         process.exit(1);
       },
     );
+  };
   const onSignal = (sig: string) => {
     if (state.signalled) return;
     state.signalled = true;
-    process.stderr.write(`keymesh: ${sig} received, finishing in-flight requests\n`);
+    process.stderr.write(
+      `keymesh: ${sig} received, finishing in-flight requests (at most ${limits.shutdownTimeoutMs / 1000} s)\n`,
+    );
     if (state.node) void stop(state.node);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
