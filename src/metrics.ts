@@ -1,8 +1,10 @@
 // Prometheus metrics for one node: request counts and latency by route, signatures by algorithm,
-// audit commit latency and batch size. Labels are route templates and codes, never ids or values
+// audit commit latency and batch size, refusals of unauthenticated requests, dropped log lines.
+// Labels are route templates and codes, never ids or values
 // from a request, so cardinality stays bounded and nothing secret reaches a metric.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { CoreMetrics } from './core/context.js';
+import { droppedLogLines } from './log/sink.js';
 
 export class NodeMetrics implements CoreMetrics {
   readonly registry = new Registry();
@@ -37,7 +39,23 @@ export class NodeMetrics implements CoreMetrics {
     registers: [this.registry],
   });
 
+  private readonly unauthenticated = new Counter({
+    name: 'keymesh_unauthenticated_refusals_total',
+    help: 'Requests refused for want of a valid token (audited in aggregate, not one by one).',
+    registers: [this.registry],
+  });
+
   constructor() {
+    // Process-wide (stderr is the process's): read from the log sink at each scrape.
+    new Counter({
+      name: 'keymesh_log_lines_dropped_total',
+      help: 'Log and output lines dropped because stderr or stdout could not be written.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'keymesh_' });
   }
 
@@ -48,6 +66,10 @@ export class NodeMetrics implements CoreMetrics {
 
   signed(algorithm: string): void {
     this.signatures.inc({ algorithm });
+  }
+
+  unauthenticatedRefused(): void {
+    this.unauthenticated.inc();
   }
 
   auditCommitted(seconds: number, entries: number): void {

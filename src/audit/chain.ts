@@ -7,7 +7,11 @@ import { createHash } from 'node:crypto';
 export const GENESIS_HASH = '0'.repeat(64);
 
 export type AuditOutcome = 'allowed' | 'success' | 'denied' | 'error';
-export type AuditDetails = Record<string, string | number | boolean | null>;
+/** Flat values, or a table of counts (an aggregate entry's counts per source, refusals.ts). */
+export type AuditDetails = Record<
+  string,
+  string | number | boolean | null | Readonly<Record<string, number>>
+>;
 
 export interface AuditInput {
   actor: string;

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type StartFlags } from '../../config.js';
 import { type RunningNode, startNode } from '../../node.js';
 import { CliError, EXIT } from '../client.js';
+import { logLine } from '../../log/sink.js';
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -56,14 +57,14 @@ export async function startCommand(argv: string[]): Promise<void> {
     n.stop().then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`keymesh: error while stopping: ${(e as Error).message}\n`);
+        logLine(`keymesh: error while stopping: ${(e as Error).message}`);
         process.exit(1);
       },
     );
   const onSignal = (sig: string) => {
     if (state.signalled) return;
     state.signalled = true;
-    process.stderr.write(`keymesh: ${sig} received, finishing in-flight requests\n`);
+    logLine(`keymesh: ${sig} received, finishing in-flight requests`);
     if (state.node) void stop(state.node);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
