@@ -394,14 +394,14 @@ function loadOrCreateNodeId(dataDir: string, requested: string | undefined): str
 
 /**
  * One step of starting, so that its failure reads as one line naming what failed ("audit log
- * DIR/audit.db: file is not a database"), never as an object or a stack. Typed errors already
- * say what they are and pass through.
+ * DIR/audit.db: file is not a database"), never as an object or a stack. Typed errors keep
+ * their code.
  */
 async function startStep<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (isKeymeshError(e)) throw e;
+    if (isKeymeshError(e)) throw new KeymeshError(e.code, `${what}: ${e.shortMessage}`, { cause: e });
     throw new KeymeshError('UNAVAILABLE', `${what}: ${describeFailure(e)}`, { cause: e });
   }
 }

@@ -19,7 +19,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     db = new Database(path, { timeout: 0 });
   } catch (e) {
-    throw new KeymeshError('UNAVAILABLE', `cannot open the lock file ${path}: ${(e as Error).message}`);
+    throw new KeymeshError('UNAVAILABLE', `cannot open ${path}: ${(e as Error).message}`);
   }
   try {
     db.pragma('locking_mode = EXCLUSIVE');
@@ -33,8 +33,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
     db.close();
     const code = (e as { code?: unknown }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-      throw new KeymeshError('CONFLICT', `the data dir ${dataDir} is in use by another keymesh node`);
-    throw new KeymeshError('UNAVAILABLE', `cannot lock the data dir ${dataDir}: ${(e as Error).message}`);
+      throw new KeymeshError('CONFLICT', `in use by another keymesh node (${path} is locked)`);
+    throw new KeymeshError('UNAVAILABLE', `cannot be locked: ${(e as Error).message}`);
   }
   let held = true;
   return {

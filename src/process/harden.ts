@@ -10,6 +10,7 @@
 //   the process non-dumpable outright (prctl PR_SET_DUMPABLE) needs native code Node does not
 //   offer; coredump_filter is the part a process can set for itself without it.
 import { writeFileSync } from 'node:fs';
+import { logLine } from '../log/sink.js';
 
 let installed = false;
 
@@ -22,7 +23,9 @@ export interface Hardening {
 export function hardenProcess(): Hardening {
   if (!installed) {
     installed = true;
-    process.on('SIGUSR1', () => undefined);
+    process.on('SIGUSR1', () =>
+      logLine('keymesh: SIGUSR1 ignored: this process opens no debugger on a signal'),
+    );
   }
   let coreDumpsWithoutMemory = false;
   if (process.platform === 'linux') {
