@@ -1,5 +1,5 @@
 // The audit log's anchor: the head of the chain (last seq and hash), kept outside the audit file
-// in DIR/audit.head and rewritten after every commit. A hash chain shows an entry edited or taken
+// in DIR/audit.head, moved forward as entries commit (at most a second behind, exact at stop). A hash chain shows an entry edited or taken
 // from the middle, but not entries cut from its end: what is left is still a whole chain. The
 // anchor is written only after the entries it names are durable, so it never runs ahead of the
 // log; a log that ends before the anchor (or holds another entry there) was cut or replaced.
