@@ -2,9 +2,10 @@
 // audit commit latency and batch size, refusals of unauthenticated requests, dropped log lines.
 // Labels are route templates and codes, never ids or values
 // from a request, so cardinality stays bounded and nothing secret reaches a metric.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoreMetrics } from './core/context.js';
 import { droppedLogLines } from './log/sink.js';
+import { hardenProcess } from './process/harden.js';
 
 export class NodeMetrics implements CoreMetrics {
   readonly registry = new Registry();
@@ -46,6 +47,12 @@ export class NodeMetrics implements CoreMetrics {
   });
 
   constructor() {
+    const h = hardenProcess();
+    new Gauge({
+      name: 'keymesh_process_dumpable',
+      help: '1 when this process can be core-dumped or traced by its user (Linux PR_SET_DUMPABLE not applied), else 0.',
+      registers: [this.registry],
+    }).set(process.platform === 'linux' && !h.nonDumpable ? 1 : 0);
     // Process-wide (stderr is the process's): read from the log sink at each scrape.
     new Counter({
       name: 'keymesh_log_lines_dropped_total',

@@ -1,12 +1,13 @@
 // End to end: the node process outlives what is around it. A stderr that cannot be written
 // (/dev/full, a closed pipe) drops log lines, counted in a metric, instead of killing the node; a
 // second node on the same data dir is refused with one line naming the dir, and a node killed
-// with -9 leaves no lock behind; SIGUSR1 opens no inspector and core dumps carry no memory; every
+// with -9 leaves no lock behind; SIGUSR1 opens no inspector, the process is non-dumpable and core
+// dumps carry no memory; every
 // start failure is one readable line naming what failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { api, CLI, REPO_ROOT, runCli, startNode, tempDir, waitFor } from '../helpers/node.js';
@@ -129,6 +130,42 @@ test('a second node on the same data dir is refused with one line naming it; kil
   // And after a clean stop too.
   const third = await startNode({ dataDir: first.dataDir });
   assert.equal(await third.stop(), 0);
+});
+
+/** Builds the native piece as `npm run build` does; false where this machine cannot build it. */
+function buildNative(): boolean {
+  const r = spawnSync(process.execPath, ['scripts/build-native.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return existsSync(join(REPO_ROOT, 'dist/native/dumpable.node'));
+}
+
+test('the node process is non-dumpable where the native piece builds (prctl read back)', async (t) => {
+  if (process.platform !== 'linux') return t.skip('Linux only');
+  if (!buildNative()) return t.skip('no C compiler or Node headers on this machine');
+  // The module on its own, in a fresh process: prctl(PR_GET_DUMPABLE) read back after setting it.
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(join(REPO_ROOT, 'dist/src/process/harden.js'))}); console.log(JSON.stringify(m.hardenProcess()))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(probe.status, 0, probe.stderr);
+  assert.deepEqual(JSON.parse(probe.stdout), {
+    inspectorSignalDisabled: true,
+    nonDumpable: true,
+    coreDumpsWithoutMemory: true,
+  });
+  // And a running node says so.
+  const node = await startNode();
+  try {
+    const metrics = (await node.api<string>('GET', '/metrics')).body;
+    assert.match(metrics, /^keymesh_process_dumpable 0$/m);
+  } finally {
+    assert.equal(await node.stop(), 0);
+  }
 });
 
 test('SIGUSR1 opens no inspector, the node goes on serving; core dumps carry no memory', async () => {
