@@ -1,8 +1,11 @@
 // Prometheus metrics for one node: request counts and latency by route, signatures by algorithm,
-// audit commit latency and batch size. Labels are route templates and codes, never ids or values
+// audit commit latency and batch size, refusals of unauthenticated requests, dropped log lines.
+// Labels are route templates and codes, never ids or values
 // from a request, so cardinality stays bounded and nothing secret reaches a metric.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CoreMetrics } from './core/context.js';
+import { droppedLogLines } from './log/sink.js';
+import { hardenProcess } from './process/harden.js';
 
 export class NodeMetrics implements CoreMetrics {
   readonly registry = new Registry();
@@ -37,7 +40,29 @@ export class NodeMetrics implements CoreMetrics {
     registers: [this.registry],
   });
 
+  private readonly unauthenticated = new Counter({
+    name: 'keymesh_unauthenticated_refusals_total',
+    help: 'Requests refused for want of a valid token (audited in aggregate, not one by one).',
+    registers: [this.registry],
+  });
+
   constructor() {
+    const h = hardenProcess();
+    new Gauge({
+      name: 'keymesh_process_dumpable',
+      help: '1 when this process can be core-dumped or traced by its user (Linux PR_SET_DUMPABLE not applied), else 0.',
+      registers: [this.registry],
+    }).set(process.platform === 'linux' && !h.nonDumpable ? 1 : 0);
+    // Process-wide (stderr is the process's): read from the log sink at each scrape.
+    new Counter({
+      name: 'keymesh_log_lines_dropped_total',
+      help: 'Log and output lines dropped because stderr or stdout could not be written.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'keymesh_' });
   }
 
@@ -48,6 +73,10 @@ export class NodeMetrics implements CoreMetrics {
 
   signed(algorithm: string): void {
     this.signatures.inc({ algorithm });
+  }
+
+  unauthenticatedRefused(): void {
+    this.unauthenticated.inc();
   }
 
   auditCommitted(seconds: number, entries: number): void {

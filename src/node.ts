@@ -1,6 +1,9 @@
 // A Keymesh node: opens the store, the enclave and the audit log, bootstraps the admin token on
 // first start, serves HTTP, and on stop drains in-flight requests before closing everything in
-// the reverse order. The only place the parts are wired together.
+// the reverse order. The only place the parts are wired together. Every start failure is one
+// readable line naming what failed (startStep), and a data dir serves one node at a time.
+// First: no SIGUSR1 inspector and no key memory in core dumps, before any key is unsealed.
+import './process/harden.js';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +17,7 @@ import { bootstrapAdminToken } from './core/tokens/create.js';
 import type { Enclave } from './enclave/enclave.js';
 import { DEV_KEY_FILE, SEAL_CONFIG_FILE } from './enclave/sealing-key.js';
 import { createSoftwareEnclave } from './enclave/software/pool.js';
-import { invalid, KeymeshError } from './errors.js';
+import { invalid, isKeymeshError, KeymeshError } from './errors.js';
 import { NodeMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { ensureDevTls } from './tls/dev.js';
@@ -22,6 +25,8 @@ import type { Store } from './store/store.js';
 import { writeFileAtomic } from './util/files.js';
 import { wipe } from './util/bytes.js';
 import { VERSION } from './version.js';
+import { logLine, printLine } from './log/sink.js';
+import { type DataDirLock, lockDataDir } from './process/datadir-lock.js';
 import { nodeTlsDir, NODE_CERT_FILE, NODE_KEY_FILE } from './cli/commands/cluster.js';
 import { Membership } from './cluster/membership.js';
 import { awaitAcks, StateAcker } from './cluster/fencing.js';
@@ -54,12 +59,32 @@ export async function startNode(
   config: NodeConfig,
   opts: { passphrase?: Uint8Array; print?: (line: string) => void } = {},
 ): Promise<RunningNode> {
-  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const print = opts.print ?? printLine;
+  const dir = config.dataDir;
+  await startStep(`data dir ${dir}`, () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
+  // Before anything else reads or writes the dir: a second node on it stops here.
+  const lock = await startStep(`data dir ${dir}`, () => lockDataDir(dir));
+  try {
+    return await startLocked(config, opts, print, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(
+  config: NodeConfig,
+  opts: { passphrase?: Uint8Array },
+  print: (line: string) => void,
+  lock: DataDirLock,
+): Promise<RunningNode> {
+  const dir = config.dataDir;
   assertSealingMode(config.dataDir, config.dev);
-  const nodeId = loadOrCreateNodeId(config.dataDir, config.nodeId);
+  const nodeId = await startStep(`node id file ${join(dir, 'node.json')}`, () =>
+    loadOrCreateNodeId(config.dataDir, config.nodeId),
+  );
   // Before anything listens: the KMIP listener and local tools read DIR/tls/ (API.md, --dev).
-  if (config.dev) await ensureDevTls(config.dataDir);
+  if (config.dev) await startStep(`TLS material in ${join(dir, 'tls')}`, () => ensureDevTls(config.dataDir));
   const metrics = new NodeMetrics();
 
   let store: Store | undefined;
@@ -72,6 +97,7 @@ export async function startNode(
   let acker: StateAcker | undefined;
   let sync: ReplicaSync | undefined;
   let keyCache: KeyCache | undefined;
+  let core: Core | undefined;
   const closeAll = async () => {
     sync?.close();
     keyCache?.close();
@@ -81,9 +107,12 @@ export async function startNode(
     await peerApp?.close();
     // Closing (not leaving): the lease goes, the member record stays, so the node is known as down.
     await membership?.close();
+    // The aggregate of unauthenticated refusals is written before the log closes.
+    await core?.close();
     await audit?.close();
     await enclave?.close();
     await store?.close();
+    lock.release();
   };
   try {
     // In a cluster, etcd first: a --dev cluster node without --cluster-dir finds its CA there.
@@ -95,31 +124,35 @@ export async function startNode(
       : c0.dir !== undefined
         ? readClusterFiles({ ...c0, dir: c0.dir }, nodeId)
         : await devClusterTls(etcd!, { id: nodeId, region: c0.region, level: c0.level });
-    enclave = await createSoftwareEnclave({
-      dataDir: config.dataDir,
-      dev: config.dev,
-      ...(clusterFiles ? { cluster: { nodeId, ca: clusterFiles.ca } } : {}),
-      ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
-      ...(config.enclaveThreads ? { threads: config.enclaveThreads } : {}),
-    });
+    enclave = await startStep('enclave', () =>
+      createSoftwareEnclave({
+        dataDir: config.dataDir,
+        dev: config.dev,
+        ...(clusterFiles ? { cluster: { nodeId, ca: clusterFiles.ca } } : {}),
+        ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
+        ...(config.enclaveThreads ? { threads: config.enclaveThreads } : {}),
+      }),
+    );
     if (opts.passphrase) wipe(opts.passphrase);
-    store = etcd ?? (await openSqliteStore(join(config.dataDir, 'keymesh.db')));
+    const dbPath = join(config.dataDir, 'keymesh.db');
+    store = etcd ?? (await startStep(`store ${dbPath}`, () => openSqliteStore(dbPath)));
     if (etcd) {
       // An optimisation only: without it every call reads etcd, which is always correct.
       try {
-        keyCache = await KeyCache.start(etcd, (e) =>
-          process.stderr.write(`keymesh: cluster key cache: ${e.message}\n`),
-        );
+        keyCache = await KeyCache.start(etcd, (e) => logLine(`keymesh: cluster key cache: ${e.message}`));
       } catch (e) {
-        process.stderr.write(`keymesh: cluster key cache not started: ${(e as Error).message}\n`);
+        logLine(`keymesh: cluster key cache not started: ${(e as Error).message}`);
       }
     }
-    audit = await AuditLog.open({
-      path: join(config.dataDir, 'audit.db'),
-      nodeId,
-      onCommit: (s, n) => metrics.auditCommitted(s, n),
-    });
-    const core = new Core({
+    const auditPath = join(config.dataDir, 'audit.db');
+    audit = await startStep(`audit log ${auditPath}`, () =>
+      AuditLog.open({
+        path: auditPath,
+        nodeId,
+        onCommit: (s, n) => metrics.auditCommitted(s, n),
+      }),
+    );
+    core = new Core({
       nodeId,
       version: VERSION,
       store,
@@ -220,7 +253,10 @@ export async function startNode(
         routing,
         limits: config.httpLimits,
       });
-      await peerApp.listen({ host: c.peer.host, port: c.peer.port });
+      const pa = peerApp;
+      await startStep(`peer listener ${formatHostPort(c.peer)}`, () =>
+        pa.listen({ host: c.peer.host, port: c.peer.port }),
+      );
       const peerPort = (peerApp.server.address() as AddressInfo).port;
       peerAddress = formatHostPort({ host: c.peer.host, port: peerPort });
       // Every node applies (evicts the unsealed copy) and acknowledges every state change away
@@ -234,7 +270,7 @@ export async function startNode(
           await keyCache?.caughtUp(c.modRevision, 5000);
           await e.evict?.(c.keyId);
         },
-        onError: (err) => process.stderr.write(`keymesh: cluster: ${err.message}\n`),
+        onError: (err) => logLine(`keymesh: cluster: ${err.message}`),
       });
       const a = acker;
       membership = await Membership.join(
@@ -250,13 +286,13 @@ export async function startNode(
         {
           ca: clusterFiles.ca,
           ready: () => a.resync(),
-          onError: (e) => process.stderr.write(`keymesh: cluster: ${e.message}\n`),
+          onError: (e) => logLine(`keymesh: cluster: ${e.message}`),
         },
       );
     }
     if (etcd && membership) {
       sync = new ReplicaSync(etcd, nodeId, membership, enclave, (e) =>
-        process.stderr.write(`keymesh: cluster sync: ${e.message}\n`),
+        logLine(`keymesh: cluster sync: ${e.message}`),
       );
       sync.start();
     }
@@ -274,7 +310,10 @@ export async function startNode(
         ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
         : {}),
     });
-    await app.listen({ host: config.http.host, port: config.http.port });
+    const a = app;
+    await startStep(`HTTP listener ${formatHostPort(config.http)}`, () =>
+      a.listen({ host: config.http.host, port: config.http.port }),
+    );
     const addr = app.server.address() as AddressInfo;
     const httpAddress = formatHostPort({ host: config.http.host, port: addr.port });
     if (peerAddress) print(`keymesh cluster peer=${peerAddress} region=${config.cluster!.region}`);
@@ -354,4 +393,32 @@ function loadOrCreateNodeId(dataDir: string, requested: string | undefined): str
   const nodeId = requested ?? `node-${randomBytes(4).toString('hex')}`;
   writeFileAtomic(path, JSON.stringify({ nodeId }) + '\n', 0o600);
   return nodeId;
+}
+
+/**
+ * One step of starting, so that its failure reads as one line naming what failed ("audit log
+ * DIR/audit.db: file is not a database"), never as an object or a stack. Typed errors keep
+ * their code.
+ */
+async function startStep<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isKeymeshError(e)) throw new KeymeshError(e.code, `${what}: ${e.shortMessage}`, { cause: e });
+    throw new KeymeshError('UNAVAILABLE', `${what}: ${describeFailure(e)}`, { cause: e });
+  }
+}
+
+/** A thrown value as one line of text, whatever it is. */
+export function describeFailure(e: unknown): string {
+  let text: string | undefined;
+  if (e instanceof Error) text = e.message;
+  else if (typeof e === 'object' && e !== null) {
+    const m = (e as { message?: unknown; code?: unknown }).message;
+    const c = (e as { code?: unknown }).code;
+    if (typeof m === 'string') text = m;
+    else if (typeof c === 'string') text = c;
+  } else if (e !== undefined && e !== null) text = String(e);
+  const line = (text ?? '').replace(/\s+/g, ' ').trim();
+  return line.length === 0 ? 'failed for an unknown reason' : line.slice(0, 500);
 }

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { KeymeshError } from '../errors.js';
+import { anchorPathFor, anchorProblem, readAnchor } from './anchor.js';
 import { type AuditEntry, type AuditInput, verifyChain, type VerifyResult } from './chain.js';
 import type { WriterInit, WriterRequest, WriterResponse } from './writer.js';
 
@@ -51,6 +52,7 @@ export class AuditLog {
   static async open(opts: AuditLogOptions): Promise<AuditLog> {
     const init: WriterInit = {
       path: opts.path,
+      anchorPath: anchorPathFor(opts.path),
       nodeId: opts.nodeId,
       busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
     };
@@ -62,6 +64,10 @@ export class AuditLog {
         if (m.type === 'ready') {
           worker.off('error', reject);
           resolve();
+        } else if (m.type === 'init-failed') {
+          worker.off('error', reject);
+          // A plain error: the caller names the file (node.ts startStep).
+          reject(new Error(m.message));
         }
       };
       worker.once('message', onMsg);
@@ -143,12 +149,29 @@ export class AuditLog {
   }
 }
 
-/** Verify an audit file's chain, read-only; safe while a node is running. */
+/**
+ * Verify an audit file's chain and that it reaches its anchor (DIR/audit.head), read-only; safe
+ * while a node is running (the anchor is read first: it never runs ahead of the log).
+ */
 export function verifyAuditFile(path: string): VerifyResult {
+  const anchorPath = anchorPathFor(path);
+  const anchor = readAnchor(anchorPath);
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const stmt = db.prepare('SELECT seq, entry FROM audit ORDER BY seq ASC').raw(true);
-    return verifyChain(stmt.iterate() as Iterable<[number, string]>);
+    const r = verifyChain(stmt.iterate() as Iterable<[number, string]>);
+    if (!r.ok || !anchor) return r;
+    const last = r.head?.seq ?? 0;
+    const byseq = db.prepare('SELECT entry FROM audit WHERE seq = ?').pluck();
+    // The chain is whole here, so each stored hash is the entry's own.
+    const hashAt = (seq: number) => {
+      const json = byseq.get(seq) as string | undefined;
+      return json === undefined ? undefined : (JSON.parse(json) as AuditEntry).hash;
+    };
+    const problem = anchorProblem(anchor, last, hashAt, anchorPath);
+    if (problem === undefined) return r;
+    // The first entry the log lacks, or the anchored entry that is not the one recorded.
+    return { ...r, ok: false, brokenAt: last < anchor.seq ? last + 1 : anchor.seq, reason: problem };
   } finally {
     db.close();
   }

@@ -45,6 +45,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
+  // Exiting anyway: a stderr that cannot be written must not turn the exit code into a crash.
+  process.stderr.on('error', () => undefined);
   if (e instanceof CliError) {
     process.stderr.write(
       `keymesh: ${e.code === 'USAGE' || e.code === 'ERROR' ? '' : e.code + ': '}${e.message}\n`,
@@ -54,7 +56,14 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`keymesh: ${e.code}: ${e.shortMessage}\n`);
     process.exitCode = EXIT.error;
   } else {
-    process.stderr.write(`keymesh: ${(e as Error).message ?? String(e)}\n`);
+    // Anything else as one line: an Error's message, an object's message or code, never
+    // `[object Object]` or a stack.
+    const o = typeof e === 'object' && e !== null ? (e as { message?: unknown; code?: unknown }) : {};
+    const text = typeof o.message === 'string' ? o.message : typeof o.code === 'string' ? o.code : String(e);
+    const line = text.replace(/\s+/g, ' ').trim().slice(0, 500);
+    process.stderr.write(
+      `keymesh: ${line.length > 0 && line !== '[object Object]' ? line : 'failed for an unknown reason'}\n`,
+    );
     process.exitCode = EXIT.error;
   }
 });

@@ -13,6 +13,8 @@ export interface AuditSink {
 
 export interface CoreMetrics {
   signed(algorithm: string): void;
+  /** A request refused for want of a valid token (audited in aggregate, src/audit/refusals.ts). */
+  unauthenticatedRefused?(): void;
 }
 
 /**
@@ -54,6 +56,11 @@ export interface Credential {
   /** The bearer token, as sent; undefined when none was. */
   bearer: string | undefined;
   requestId: string;
+  /**
+   * Where the request came from (the client's address), for the aggregate audit of refusals of
+   * callers without a valid token. Never a value the caller chose (no forwarded-for header).
+   */
+  source?: string;
   /** The interface's schema check failed: refused with 400 once the caller is authorised. */
   inputError?: string;
 }

@@ -1,7 +1,9 @@
 // The one core service. Every interface (REST, JSON-RPC, KMIP, CLI, console) calls these methods
 // with a Credential; `perform` authenticates, authorises, runs the operation, and audits every
-// refusal or failure, so none of that is repeated in an adapter. Operations live one per file.
+// refusal or failure (those without a valid token in aggregate, audit/refusals.ts), so none of
+// that is repeated in an adapter. Operations live one per file.
 import type { AuditEntry } from '../audit/chain.js';
+import { RefusalAggregator } from '../audit/refusals.js';
 import { invalid, isKeymeshError } from '../errors.js';
 import { authorize, type Caller, type Scope } from './auth/scopes.js';
 import type { CoreDeps, Credential, OpContext } from './context.js';
@@ -46,8 +48,16 @@ interface OpSpec {
 }
 
 export class Core {
+  private readonly refusals: RefusalAggregator;
+
   constructor(readonly deps: CoreDeps) {
     if (deps.cluster) registerReplicaHolder(deps.store, deps.cluster);
+    this.refusals = new RefusalAggregator({ append: (input) => deps.audit.append(input) });
+  }
+
+  /** Writes the pending aggregate of unauthenticated refusals; call before closing the audit log. */
+  close(): Promise<void> {
+    return this.refusals.close();
   }
 
   private async perform<T>(cred: Credential, spec: OpSpec, fn: (ctx: OpContext) => Promise<T>): Promise<T> {
@@ -72,6 +82,12 @@ export class Core {
     const code = isKeymeshError(err) ? err.code : 'INTERNAL';
     if (code === 'AUDIT_UNAVAILABLE') return;
     if (spec.read && code === 'NOT_FOUND') return;
+    if (caller === undefined && code === 'UNAUTHENTICATED') {
+      // No valid token: anyone can send these, so they are counted, not written one by one.
+      this.refusals.record(cred.source);
+      this.deps.metrics.unauthenticatedRefused?.();
+      return;
+    }
     const denied = ['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_STATE', 'POLICY_DENIED'].includes(code);
     try {
       await this.deps.audit.append({

@@ -1,5 +1,5 @@
 // The HTTP request's credential, as the core expects it: the bearer token (if any) and the
-// request id that ties the audit entry to the log line.
+// request id that ties the audit entry to the log line, and the client's address.
 import type { FastifyRequest } from 'fastify';
 import type { Credential } from '../../core/context.js';
 
@@ -9,7 +9,14 @@ export function credential(req: FastifyRequest): Credential {
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? BEARER_RE.exec(h) : null;
   const inputError = req.validationError?.message;
-  return { bearer: m ? m[1] : undefined, requestId: req.id, ...(inputError ? { inputError } : {}) };
+  // The socket's peer address: the server trusts no proxy header, so a client cannot choose it.
+  const source = req.socket?.remoteAddress;
+  return {
+    bearer: m ? m[1] : undefined,
+    requestId: req.id,
+    ...(source ? { source } : {}),
+    ...(inputError ? { inputError } : {}),
+  };
 }
 
 /** The body as an object; with attachValidation a handler may see any JSON value. */

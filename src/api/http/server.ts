@@ -40,6 +40,7 @@ import { keyRoutes } from './routes/keys.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { sharedSchemas } from './schemas.js';
+import { stderrSink } from '../../log/sink.js';
 
 export interface HttpOptions {
   core: Core;
@@ -121,7 +122,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
         censor: '[redacted]',
       },
       // Logs go to stderr; stdout carries only the ready line.
-      stream: process.stderr,
+      stream: stderrSink(),
     },
     // No coercion: a number where a string belongs is a client error, not a string to be.
     ajv: {

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type StartFlags } from '../../config.js';
 import { type RunningNode, startNode } from '../../node.js';
 import { CliError, EXIT } from '../client.js';
+import { logLine } from '../../log/sink.js';
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -67,15 +68,15 @@ export async function startCommand(argv: string[]): Promise<void> {
     // The HTTP listeners cut what is still open after --shutdown-timeout (src/api/http/edge.ts);
     // this is the last resort should anything else hang, so that a stop always ends.
     setTimeout(() => {
-      process.stderr.write(
-        `keymesh: did not stop within ${(limits.shutdownTimeoutMs + FLUSH_GRACE_MS) / 1000} s; exiting\n`,
+      logLine(
+        `keymesh: did not stop within ${(limits.shutdownTimeoutMs + FLUSH_GRACE_MS) / 1000} s; exiting`,
       );
       process.exit(1);
     }, limits.shutdownTimeoutMs + FLUSH_GRACE_MS).unref();
     return n.stop().then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`keymesh: error while stopping: ${(e as Error).message}\n`);
+        logLine(`keymesh: error while stopping: ${(e as Error).message}`);
         process.exit(1);
       },
     );
@@ -83,8 +84,8 @@ export async function startCommand(argv: string[]): Promise<void> {
   const onSignal = (sig: string) => {
     if (state.signalled) return;
     state.signalled = true;
-    process.stderr.write(
-      `keymesh: ${sig} received, finishing in-flight requests (at most ${limits.shutdownTimeoutMs / 1000} s)\n`,
+    logLine(
+      `keymesh: ${sig} received, finishing in-flight requests (at most ${limits.shutdownTimeoutMs / 1000} s)`,
     );
     if (state.node) void stop(state.node);
   };
