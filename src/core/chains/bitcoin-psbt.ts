@@ -32,6 +32,25 @@ export interface BitcoinPsbtAnswer {
 /** How many outputs the audit entry lists one by one; the totals cover the rest. */
 const AUDITED_OUTPUTS = 16;
 
+/**
+ * Enclave calls in flight per PSBT. A thousand posted at once, and their thousand answers drained
+ * in one turn, held the event loop for a measurable stall; a window keeps the pool busy without.
+ */
+const SIGN_WINDOW = 32;
+
+async function inWindows<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SIGN_WINDOW, items.length) }, lane));
+  return out;
+}
+
 export async function signBitcoinPsbt(
   ctx: OpContext,
   id: string,
@@ -72,8 +91,8 @@ export async function signBitcoinPsbt(
   if (signer.path !== undefined) details.path = signer.path;
   await auditAllowed(ctx, 'bitcoin.psbt', id, details);
 
-  const results = await Promise.all(
-    plan.requests.map((r) => enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path)),
+  const results = await inWindows(plan.requests, (r) =>
+    enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path),
   );
   const out = await runChainTask({ op: 'psbtApply', plan, results });
   for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);

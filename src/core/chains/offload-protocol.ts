@@ -2,6 +2,8 @@
 // (offload-worker.ts). Structured-clone data only; errors cross as {code, message}.
 import type { PsbtSignature, PsbtSigner, PsbtSigningPlan } from '../../chains/bitcoin/psbt.js';
 import type { BitcoinNetwork } from '../../chains/bitcoin/network.js';
+import type { ParsedTransaction, SignedTransaction } from '../../chains/ethereum/transaction.js';
+import type { SignResult } from '../../enclave/enclave.js';
 
 export type ChainTask =
   /**
@@ -9,6 +11,9 @@ export type ChainTask =
    * (then its own length bound applies) rather than as an object.
    */
   | { op: 'typedData'; text: string; asString: boolean }
+  /** Ethereum: the transaction request as JSON text → the checked transaction and its digest. */
+  | { op: 'ethTxDigest'; text: string }
+  | { op: 'ethTxAssemble'; tx: ParsedTransaction['tx']; sig: SignResult; expected: string | undefined }
   | { op: 'psbtPlan'; psbt: string; network: BitcoinNetwork; signer: PsbtSigner }
   | { op: 'psbtApply'; plan: PsbtSigningPlan; results: (PsbtSignature | undefined)[] };
 
@@ -21,6 +26,8 @@ export interface TypedDataDigest {
 
 export interface ChainResults {
   typedData: TypedDataDigest;
+  ethTxDigest: { parsed: ParsedTransaction; digest: Uint8Array };
+  ethTxAssemble: SignedTransaction;
   psbtPlan: PsbtSigningPlan;
   psbtApply: { psbt: string; signedInputs: number[] };
 }

@@ -1,9 +1,14 @@
 // One chain-work worker thread (offload.ts): decodes and hashes hostile wallet inputs (EIP-712
-// typed data, PSBTs) so that the HTTP thread never does. It holds no key material: signing stays
+// typed data, Ethereum transactions, PSBTs) so that the HTTP thread never does. It holds no key material: signing stays
 // in the enclave; this thread only turns bytes into digests and signatures into a PSBT.
 import { parentPort } from 'node:worker_threads';
 import { applyPsbtSignatures, planPsbtSigning } from '../../chains/bitcoin/psbt.js';
 import { parseTypedData, typedDataHash } from '../../chains/ethereum/typed-data.js';
+import {
+  assembleSignedTransaction,
+  parseTransactionRequest,
+  transactionSigningHash,
+} from '../../chains/ethereum/transaction.js';
 import { invalid, KeymeshError } from '../../errors.js';
 import type { ChainResults, FromChainWorker, ToChainWorker, TypedDataDigest } from './offload-protocol.js';
 
@@ -28,6 +33,12 @@ function run(msg: ToChainWorker): ChainResults[ToChainWorker['op']] {
   switch (msg.op) {
     case 'typedData':
       return typedData(msg.text, msg.asString);
+    case 'ethTxDigest': {
+      const parsed = parseTransactionRequest(JSON.parse(msg.text));
+      return { parsed, digest: transactionSigningHash(parsed.tx) };
+    }
+    case 'ethTxAssemble':
+      return assembleSignedTransaction(msg.tx, msg.sig, msg.expected);
     case 'psbtPlan':
       return planPsbtSigning(msg.psbt, msg.network, msg.signer);
     case 'psbtApply':
