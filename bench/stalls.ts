@@ -83,7 +83,7 @@ export async function stallRows(node: TestNode): Promise<string[]> {
       label: 'typed data past the hashing bound (refused)',
       path: (k) => `/v1/keys/${k}/ethereum/typed-data`,
       body: JSON.stringify({
-        typedData: heavyTypedData({ ...ATTACK_TYPED_DATA, instances: 2, distinctBig: 126 }),
+        typedData: heavyTypedData({ ...ATTACK_TYPED_DATA, instances: 2, distinctBig: 60 }),
       }),
       expect: 400,
     },

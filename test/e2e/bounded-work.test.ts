@@ -89,10 +89,11 @@ describe('bounded work per request', () => {
   });
 
   test('typed data needing more hashing than the bound: 400 on REST and on /rpc, without echo', async () => {
-    // Every big type instantiated: each one's encoding (~160 KB) must be hashed.
-    const td = heavyTypedData({ ...ATTACK_TYPED_DATA, instances: 2, distinctBig: 126 });
+    // 60 big types instantiated (within the value count): each one's encoding (~190 KB) must be hashed.
+    const td = heavyTypedData({ ...ATTACK_TYPED_DATA, instances: 2, distinctBig: 60 });
     const rest = await node.api('POST', `/v1/keys/${keyId}/ethereum/typed-data`, { typedData: td });
-    assertRefused(rest, ['T0(', 'T125', 'f127']);
+    assertRefused(rest, ['T0(', 'T125', 'f127', 'g59']);
+    assert.match((rest.body as Err).error.message, /bytes of hashing/);
     const rpc = await node.api<{ error?: { code: number; message: string; data?: { code: string } } }>(
       'POST',
       '/rpc',
