@@ -10,12 +10,16 @@
 //
 // Then the cluster figures (bench/cluster.ts; alone: `node dist/bench/cluster.js`): key creation,
 // forwarded signing and state changes in a 3-node cluster on a 3-member etcd, if etcd is installed.
+//
+// And the event-loop stalls (bench/stalls.ts): the worst delay inside the node while it serves the
+// largest allowed typed data, PSBTs and Ethereum transaction, beside a normal signing request.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { startNode } from '../test/helpers/node.js';
 import { chainRows } from './chains.js';
 import { clusterBench } from './cluster.js';
 import { runLoad, type LoadResult } from './http-load.js';
+import { stallRows } from './stalls.js';
 import { parallelRate, type Primitive, signRate } from './primitives.js';
 import { fmt } from './stats.js';
 
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
   console.log(`keymesh bench: ${cores} cores, node ${process.version}, ${SECONDS}s per level\n`);
   const node = await startNode({ env: { KEYMESH_LOG_LEVEL: 'warn' } });
   const rows: string[] = [];
+  let stalls: string[] = [];
   try {
     // The HTTP ceiling: the same server and load generator, no auth, audit or crypto.
     const ceiling = await runLoad({
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
       if (c.algorithm === 'secp256k1')
         rows.push(...(await chainRows(node, raw, rawFc, { seconds: SECONDS, concurrency: 32, fmt })));
     }
+    stalls = await stallRows(node);
   } finally {
     await node.stop();
   }
@@ -109,6 +115,11 @@ async function main(): Promise<void> {
   );
   for (const r of rows) console.log(r);
   console.log('\n(the load generator runs on the same cores as the node, so these ratios are lower bounds)');
+  console.log(
+    '\nEvent-loop stalls: worst delay in the node (monitorEventLoopDelay, ms) while one large request is' +
+      ' served and a second client signs and asks /v1/health in a loop (times in ms; the bound is ~50 ms)',
+  );
+  for (const r of stalls) console.log(r);
   // Creation, forwarded signing and state changes in a 3-node cluster on etcd: bench/cluster.ts.
   await clusterBench({ seconds: SECONDS });
 }

@@ -8,7 +8,11 @@ import { SighashCache } from '../../src/chains/bitcoin/sighash.js';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { hex, prng } from './_assert.js';
 
-test('SighashCache equals btc-signer preimageWitnessV0/V1 for random transactions and all sighash types', () => {
+/** btc-signer's legacy preimage is private in its types, public at run time. */
+const legacyOf = (tx: Transaction) =>
+  tx as unknown as { preimageLegacy(i: number, script: Uint8Array, t: number): Uint8Array };
+
+test('SighashCache equals btc-signer preimageWitnessV0/V1 and preimageLegacy for random transactions and all sighash types', () => {
   const rnd = prng(341);
   const num = (n: number) => rnd(4).reduce((a, b) => a * 256 + b, 0) % n;
   for (let round = 0; round < 40; round++) {
@@ -58,6 +62,8 @@ test('SighashCache equals btc-signer preimageWitnessV0/V1 for random transaction
           hex(cache.witnessV0(i, scriptCode, amounts[i]!, t)),
           hex(tx.preimageWitnessV0(i, scriptCode, t, amounts[i]!)),
         );
+        // Legacy (P2PKH) over the same transaction: the scriptCode is the previous output's script.
+        assert.equal(hex(cache.legacy(i, scriptCode, t)), hex(legacyOf(tx).preimageLegacy(i, scriptCode, t)));
       }
       for (const t of [0x00, 0x01, 0x02, 0x03, 0x81, 0x82, 0x83]) {
         if ((t & 3) === 3 && i >= nOut) continue;

@@ -18,7 +18,8 @@
 //
 // Segwit digests come from sighash.ts (BIP143 / BIP341 with the per-transaction hashes computed
 // once; cross-checked in the tests against @scure/btc-signer's Transaction.preimageWitnessV0/V1,
-// BIP341's vectors and bitcoinjs-lib). Legacy P2PKH digests are btc-signer's own legacy preimage.
+// BIP341's vectors and bitcoinjs-lib). Legacy P2PKH digests too (cross-checked against
+// btc-signer's preimageLegacy, which reserializes the whole transaction per input).
 //
 // Everything in a PSBT is hostile input: size and counts are bounded, parse failures, inputs
 // without UTXO data, unknown sighash types and keys or paths of another network are INVALID_REQUEST
@@ -362,10 +363,6 @@ function checkSighash(index: number, type: number, taproot: boolean, outputs: nu
     throw invalid(`psbt input ${index} asks for SIGHASH_SINGLE but there is no output ${index}`);
 }
 
-interface LegacyPreimage {
-  preimageLegacy(idx: number, prevOutScript: Uint8Array, hashType: number): Uint8Array;
-}
-
 function outputAddress(script: Uint8Array, network: BitcoinNetwork): string | undefined {
   const s = decodeScript(script);
   if (!s) return undefined;
@@ -498,11 +495,7 @@ export function planPsbtSigning(
       if (taproot) {
         digest = cache.taprootKeyPath(index, sighashType);
       } else if (c.kind === 'p2pkh') {
-        digest = (tx as unknown as LegacyPreimage).preimageLegacy(
-          index,
-          prevouts[index]!.script,
-          sighashType,
-        );
+        digest = cache.legacy(index, prevouts[index]!.script, sighashType);
       } else {
         // BIP143: P2WPKH's scriptCode is the P2PKH script of its key hash; P2WSH's is the witness script.
         const scriptCode = c.keyHash ? OutScript.encode({ type: 'pkh', hash: c.keyHash }) : c.witnessScript!;

@@ -1,6 +1,6 @@
 // EIP-712 typed structured data (the eth_signTypedData_v4 shape: {types, primaryType, domain,
 // message}). The digest is keccak256(0x19 ‖ 0x01 ‖ hashStruct(EIP712Domain, domain) ‖
-// hashStruct(primaryType, message)), computed by viem's hashTypedData.
+// hashStruct(primaryType, message)), computed with the work bounded in typed-data-hash.ts.
 //
 // Before anything is hashed the whole structure is checked and normalised here, because what a
 // user is asked to approve is only as meaningful as its types: every referenced type must be an
@@ -8,9 +8,10 @@
 // declared struct, or an array of those; every struct value must have exactly its declared fields
 // (a missing field or an undeclared extra one is refused, rather than hashed as a default or
 // silently left out of what is signed); every value must fit its type. Sizes are bounded: type
-// and field counts, value nesting depth, array lengths, total values, total string/bytes length.
-import { hashTypedData, hexToBytes, type Hex } from 'viem';
+// and field counts, value nesting depth, array lengths, total values, total string/bytes length;
+// the hashing itself is bounded too (bytes hashed, fields encoded: typed-data-hash.ts).
 import { invalid } from '../../errors.js';
+import { boundedTypedDataHash } from './typed-data-hash.js';
 import { checkKeys, isPlainObject, parseAddress, parseData, parseSignedInt, parseUint } from './fields.js';
 
 export const MAX_TYPED_DATA_JSON = 256 * 1024;
@@ -79,7 +80,21 @@ interface ParsedType {
   dims: (number | null)[];
 }
 
+// Type strings repeat (every instance of a struct names the same field types): each is parsed
+// once per parseTypedData call. Cleared at the start and end of every call.
+const parsedTypes = new Map<string, ParsedType>();
+
 function parseTypeString(field: string, type: unknown): ParsedType {
+  if (typeof type === 'string') {
+    const known = parsedTypes.get(type);
+    if (known) return known;
+  }
+  const parsed = parseTypeStringUncached(field, type);
+  parsedTypes.set(type as string, parsed);
+  return parsed;
+}
+
+function parseTypeStringUncached(field: string, type: unknown): ParsedType {
   if (typeof type !== 'string' || type.length > 128) throw invalid(`${field}.type must be a type name`);
   const m = TYPE_RE.exec(type);
   if (!m) throw invalid(`${field}.type ${JSON.stringify(type)} is not a valid EIP-712 type`);
@@ -227,6 +242,15 @@ function normaliseStruct(
  * clients send it). Anything malformed, unknown or out of bounds → INVALID_REQUEST naming where.
  */
 export function parseTypedData(input: unknown): ParsedTypedData {
+  parsedTypes.clear();
+  try {
+    return parseTypedDataUncached(input);
+  } finally {
+    parsedTypes.clear();
+  }
+}
+
+function parseTypedDataUncached(input: unknown): ParsedTypedData {
   let value = input;
   if (typeof input === 'string') {
     if (input.length > MAX_TYPED_DATA_JSON)
@@ -277,19 +301,10 @@ export function parseTypedData(input: unknown): ParsedTypedData {
   return { types, primaryType, domain, message };
 }
 
-/** The 32-byte EIP-712 digest of parsed typed data. */
+/**
+ * The 32-byte EIP-712 digest of parsed typed data. INVALID_REQUEST when hashing it would take more
+ * than the per-request bounds (MAX_HASHED_BYTES, MAX_ENCODED_FIELDS in typed-data-hash.ts).
+ */
 export function typedDataHash(td: ParsedTypedData): Uint8Array {
-  let h: Hex;
-  try {
-    h = hashTypedData({
-      types: td.types,
-      primaryType: td.primaryType,
-      domain: td.domain,
-      message: td.message,
-    } as Parameters<typeof hashTypedData>[0]);
-  } catch {
-    // parseTypedData has checked what viem checks; this is a belt for anything it did not.
-    throw invalid('typedData could not be encoded');
-  }
-  return hexToBytes(h);
+  return boundedTypedDataHash(td);
 }

@@ -1,11 +1,11 @@
 // POST /v1/keys/{id}/bitcoin/psbt: a BIP174 PSBT in, the same PSBT with this key's signatures out
 // (Keymesh is a BIP174 Signer; combining and finalizing are the wallet's). The PSBT is parsed and
-// every digest computed before anything is recorded (chains/bitcoin/psbt.ts); the audit entry says
+// every digest computed before anything is recorded (chains/bitcoin/psbt.ts, on the chain-work
+// pool: offload.ts); the audit entry says
 // what the transaction pays, from how many inputs and at what fee; then the enclave signs each
 // digest, and every signature is checked against its key before it is written into the PSBT.
 import {
-  applyPsbtSignatures,
-  planPsbtSigning,
+  MAX_PSBT_BASE64,
   publicKeyMatches,
   type PsbtSigner,
   type PsbtSigningRequest,
@@ -15,6 +15,7 @@ import type { AuditDetails } from '../../audit/chain.js';
 import { invalid } from '../../errors.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { sealedRef } from '../keys/record.js';
+import { runChainTask } from './offload.js';
 import { type ChainSigner, enclaveSign, loadChainSigner } from './signer.js';
 
 export interface BitcoinPsbtInput {
@@ -31,6 +32,25 @@ export interface BitcoinPsbtAnswer {
 /** How many outputs the audit entry lists one by one; the totals cover the rest. */
 const AUDITED_OUTPUTS = 16;
 
+/**
+ * Enclave calls in flight per PSBT. A thousand posted at once, and their thousand answers drained
+ * in one turn, held the event loop for a measurable stall; a window keeps the pool busy without.
+ */
+const SIGN_WINDOW = 32;
+
+async function inWindows<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SIGN_WINDOW, items.length) }, lane));
+  return out;
+}
+
 export async function signBitcoinPsbt(
   ctx: OpContext,
   id: string,
@@ -45,7 +65,12 @@ export async function signBitcoinPsbt(
     // given a `path`, those whose script is the child's at that path (signed at that path below).
     psbtSigner.masterFingerprint = Number.parseInt(signer.record.fingerprint.slice(2), 16);
   }
-  const plan = planPsbtSigning(input.psbt, network, psbtSigner);
+  // Parsing and sighashes (seconds of CPU for the largest allowed PSBTs) run on the chain-work
+  // pool (offload.ts), as does writing the signatures back; only cheap checks run here.
+  if (typeof input.psbt !== 'string') throw invalid('psbt must be a base64 string');
+  if (input.psbt.length > MAX_PSBT_BASE64)
+    throw invalid(`psbt is longer than ${MAX_PSBT_BASE64} base64 characters`);
+  const plan = await runChainTask({ op: 'psbtPlan', psbt: input.psbt, network, signer: psbtSigner });
   await checkDerivationRecords(ctx, signer, plan.requests);
 
   const s = plan.summary;
@@ -66,10 +91,10 @@ export async function signBitcoinPsbt(
   if (signer.path !== undefined) details.path = signer.path;
   await auditAllowed(ctx, 'bitcoin.psbt', id, details);
 
-  const results = await Promise.all(
-    plan.requests.map((r) => enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path)),
+  const results = await inWindows(plan.requests, (r) =>
+    enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path),
   );
-  const out = applyPsbtSignatures(plan, results);
+  const out = await runChainTask({ op: 'psbtApply', plan, results });
   for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);
   return out;
 }

@@ -3,16 +3,12 @@
 // Order as for every signature: key state, decoded and checked input, the audit entry made durable
 // with what the transaction does, and only then the enclave signs the EIP-155 / EIP-2718 digest.
 import type { Address, Hex } from 'viem';
-import {
-  assembleSignedTransaction,
-  parseTransactionRequest,
-  transactionSigningHash,
-  type SignedTransaction,
-} from '../../chains/ethereum/transaction.js';
+import { type parseTransactionRequest, type SignedTransaction } from '../../chains/ethereum/transaction.js';
 import { invalid } from '../../errors.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { toHex } from '../../util/bytes.js';
 import { auditAllowed, type OpContext } from '../context.js';
+import { runChainTask } from './offload.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
 export interface EthereumTransactionInput {
@@ -28,12 +24,16 @@ export async function signEthereumTransaction(
   input: EthereumTransactionInput,
 ): Promise<SignedTransaction> {
   const signer = await loadChainSigner(ctx, id, input.path);
-  const parsed = parseTransactionRequest(input.transaction);
+  // Decoding, RLP and keccak of the largest allowed transaction (128 KiB of calldata, 10,000
+  // storage keys) held the HTTP thread for most of a second: they run on the chain-work pool.
+  const { parsed, digest } = await runChainTask({
+    op: 'ethTxDigest',
+    text: JSON.stringify(input.transaction ?? null),
+  });
   if (parsed.from !== undefined && parsed.from !== signer.address)
     throw invalid(
       `transaction.from is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`,
     );
-  const digest = transactionSigningHash(parsed.tx);
   await auditAllowed(ctx, 'ethereum.transaction', id, {
     from: signer.address ?? null,
     ...describeTransaction(parsed.type, parsed.tx),
@@ -41,7 +41,7 @@ export async function signEthereumTransaction(
     ...(signer.path !== undefined ? { path: signer.path } : {}),
   });
   const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
-  const signed = assembleSignedTransaction(parsed.tx, sig, signer.address);
+  const signed = await runChainTask({ op: 'ethTxAssemble', tx: parsed.tx, sig, expected: signer.address });
   ctx.deps.metrics.signed(signer.record.algorithm);
   return signed;
 }

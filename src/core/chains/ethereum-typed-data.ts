@@ -2,11 +2,13 @@
 // account_signTypedData, account_signData data/typed): EIP-712 typed structured data, signed as
 // r‖s‖v. The audit entry carries what identifies the request (primary type, the domain: name,
 // version, chain, verifying contract) and the digest; the message's values stay out of it.
-import { parseTypedData, typedDataHash } from '../../chains/ethereum/typed-data.js';
+// Checking and hashing run on the chain-work pool (offload.ts), with the work bounded per request
+// (chains/ethereum/typed-data-hash.ts): the HTTP thread passes text in and gets a digest back.
 import { toRsvSignature } from '../../chains/ethereum/signature.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { toHex } from '../../util/bytes.js';
 import { auditAllowed, type OpContext } from '../context.js';
+import { runChainTask } from './offload.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
 export interface EthereumTypedDataInput {
@@ -20,8 +22,14 @@ export async function signEthereumTypedData(
   input: EthereumTypedDataInput,
 ): Promise<{ signature: string }> {
   const signer = await loadChainSigner(ctx, id, input.path);
-  const td = parseTypedData(input.typedData);
-  const digest = typedDataHash(td);
+  const td = await runChainTask({
+    op: 'typedData',
+    // Text crosses to the worker far cheaper than a large object graph is cloned.
+    ...(typeof input.typedData === 'string'
+      ? { text: input.typedData, asString: true }
+      : { text: JSON.stringify(input.typedData ?? null), asString: false }),
+  });
+  const digest = td.digest;
   const details: AuditDetails = {
     signer: signer.address ?? null,
     primaryType: td.primaryType,
