@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type StartFlags } from '../../config.js';
 import { type RunningNode, startNode } from '../../node.js';
 import { CliError, EXIT } from '../client.js';
+import { startHelp } from '../start-help.js';
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -26,6 +27,10 @@ const OPTIONS = {
 } as const;
 
 export async function startCommand(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(startHelp(OPTIONS));
+    return;
+  }
   let flags: StartFlags;
   try {
     flags = parseArgs({ args: argv, options: OPTIONS, strict: true }).values as StartFlags;
