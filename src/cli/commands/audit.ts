@@ -39,7 +39,6 @@ const commands: Command[] = [
       },
       json: { type: 'boolean', help: 'machine-readable output' },
     },
-    // eslint-disable-next-line @typescript-eslint/require-await
     async run({ values: v }) {
       const dir = resolve(str(v['data-dir']) ?? process.env.KEYMESH_DATA_DIR ?? './.keymesh');
       const file = join(dir, 'audit.db');
