@@ -7,9 +7,11 @@
 //   --root DIR                                 the project (default: this script's repository)
 //
 // Stale means: no stamp (dist/.build-stamp) or no dist/src/cli/main.js; or a file tsc reads
-// (src/, test/, bench/ *.ts, tsconfig.json, package-lock.json) is newer than the stamp; or the set
-// of those files differs from the one the stamp recorded (a file added, removed or renamed).
-// The stamp is written only after tsc succeeded.
+// (src/, test/, bench/ *.ts, tsconfig.json, package-lock.json) is newer than the newest of them
+// when the last build started; or the set of those files differs from the one the stamp recorded
+// (a file added, removed or renamed). The stamp records mtimes, not the clock, so files dated in
+// the future (an unpacked archive, a skewed clock) do not make every start rebuild. It is written
+// only after tsc succeeded.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,21 +45,23 @@ export function staleReason(root) {
   const stampFile = join(root, STAMP);
   if (!existsSync(stampFile)) return 'no build stamp';
   if (!existsSync(join(root, ENTRY))) return `no ${ENTRY}`;
-  const stampTime = statSync(stampFile).mtimeMs;
   let recorded;
   try {
-    recorded = JSON.parse(readFileSync(stampFile, 'utf8')).files;
+    recorded = JSON.parse(readFileSync(stampFile, 'utf8'));
   } catch {
     return 'unreadable build stamp';
   }
+  if (typeof recorded?.newest !== 'number') return 'unreadable build stamp';
   const now = inputs(root);
-  if (JSON.stringify(recorded) !== JSON.stringify(now)) return 'source files added or removed';
-  for (const f of now) if (statSync(join(root, f)).mtimeMs > stampTime) return `${f} changed`;
+  if (JSON.stringify(recorded.files) !== JSON.stringify(now)) return 'source files added or removed';
+  for (const f of now) if (statSync(join(root, f)).mtimeMs > recorded.newest) return `${f} changed`;
   return undefined;
 }
 
 export function build(root) {
+  // Taken before tsc runs: a file edited during the build is newer than this, so still stale.
   const files = inputs(root);
+  const newest = Math.max(0, ...files.map((f) => statSync(join(root, f)).mtimeMs));
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], {
     cwd: root,
@@ -65,8 +69,7 @@ export function build(root) {
   });
   if (r.status !== 0) return r.status ?? 1;
   mkdirSync(dirname(join(root, STAMP)), { recursive: true });
-  // The list taken before tsc ran: a file edited during the build leaves the stamp older than it.
-  writeFileSync(join(root, STAMP), JSON.stringify({ files }) + '\n');
+  writeFileSync(join(root, STAMP), JSON.stringify({ newest, files }) + '\n');
   return 0;
 }
 

@@ -22,7 +22,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CLI, REPO_ROOT, removeDir, startNode, tempDir } from '../helpers/node.js';
 
@@ -225,4 +234,85 @@ test('the README cluster walk-through runs as written (needs etcd)', async (t) =
   } finally {
     removeDir(dir);
   }
+});
+
+/** scripts/build-if-stale.mjs on a small project of its own: tsc runs only when a source changed. */
+test('npm start builds only when sources changed (scripts/build-if-stale.mjs); npm test always builds', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  assert.match(
+    pkg.scripts.start!,
+    /^node scripts\/build-if-stale\.mjs && node dist\/src\/cli\/main\.js start --dev$/,
+  );
+  assert.equal(pkg.scripts.build, 'node scripts/build-if-stale.mjs --force');
+  assert.match(pkg.scripts.test!, /^npm run --silent build && /);
+
+  const root = tempDir('keymesh-stale-');
+  mkdirSync(join(root, 'src/cli'), { recursive: true });
+  writeFileSync(
+    join(root, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        outDir: 'dist',
+        rootDir: '.',
+        types: [],
+        strict: true,
+      },
+      include: ['src/**/*.ts'],
+    }),
+  );
+  writeFileSync(join(root, 'package-lock.json'), '{}\n');
+  const main = join(root, 'src/cli/main.ts');
+  const out = join(root, 'dist/src/cli/main.js');
+  writeFileSync(main, 'export const v: number = 1;\n');
+  const script = join(REPO_ROOT, 'scripts/build-if-stale.mjs');
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [script, '--root', root, ...args], { encoding: 'utf8' });
+  const later = (file: string) => {
+    const t = new Date(Date.now() + 5_000);
+    utimesSync(file, t, t);
+  };
+
+  const check0 = run('--check');
+  assert.equal(check0.status, 1);
+  assert.match(check0.stderr, /stale: no build stamp/);
+  assert.equal(run().status, 0);
+  assert.match(readFileSync(out, 'utf8'), /v = 1/);
+  assert.equal(run('--check').status, 0, 'fresh after a build');
+
+  // Up to date: nothing is compiled (the output is not rewritten).
+  const before = statSync(out).mtimeMs;
+  const again = run();
+  assert.equal(again.status, 0);
+  assert.match(again.stderr, /up to date/);
+  assert.equal(statSync(out).mtimeMs, before);
+
+  // A changed source: stale, and the build brings the output up to date.
+  writeFileSync(main, 'export const v: number = 2;\n');
+  later(main);
+  assert.match(run('--check').stderr, /stale: src\/cli\/main\.ts changed/);
+  assert.equal(run().status, 0);
+  assert.match(readFileSync(out, 'utf8'), /v = 2/);
+
+  // A file added; tsconfig.json or package-lock.json changed: stale.
+  writeFileSync(join(root, 'src/extra.ts'), 'export const w = 3;\n');
+  assert.match(run('--check').stderr, /added or removed/);
+  assert.equal(run().status, 0);
+  later(join(root, 'package-lock.json'));
+  assert.match(run('--check').stderr, /package-lock\.json changed/);
+  assert.equal(run().status, 0);
+
+  // A failed compile leaves it stale, so the next start tries again; --force always builds.
+  writeFileSync(main, 'export const v: number = "not a number";\n');
+  later(main);
+  assert.notEqual(run().status, 0);
+  assert.equal(run('--check').status, 1);
+  writeFileSync(main, 'export const v: number = 4;\n');
+  later(main);
+  assert.equal(run('--force').status, 0);
+  assert.equal(run('--check').status, 0);
+  removeDir(root);
 });
