@@ -1,7 +1,7 @@
 // Build (tsc) only when something tsc reads has changed since the last build through this script,
 // so `npm start` is ready in about two seconds instead of recompiling every time.
 //
-//   node scripts/build-if-stale.mjs            build if stale, else say it is up to date
+//   node scripts/build-if-stale.mjs            build if stale, else nothing (silently)
 //   node scripts/build-if-stale.mjs --force    always build (`npm run build`, hence `npm test`)
 //   node scripts/build-if-stale.mjs --check    exit 1 and say why if stale, 0 if not; build nothing
 //   --root DIR                                 the project (default: this script's repository)
@@ -83,10 +83,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     if (reason) process.stderr.write(`stale: ${reason}\n`);
     process.exit(reason ? 1 : 0);
   }
-  if (!reason) {
-    process.stderr.write('build up to date\n');
-    process.exit(0);
-  }
+  // Silent when up to date: `npm run keymesh` goes through here before every command.
+  if (!reason) process.exit(0);
   if (reason !== 'forced') process.stderr.write(`building: ${reason}\n`);
   process.exit(build(root));
 }
