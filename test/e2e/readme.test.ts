@@ -171,6 +171,10 @@ test('the README names no file outside the repository, and the files it shows ar
     assert.ok(existsSync(path), `link to a missing file: ${target}`);
   }
   assert.doesNotMatch(README, /\.\.\/shared/);
+  // A body with any content type but JSON is refused (415): every curl body says it is JSON.
+  for (const f of ALL.filter((x) => x.lang === 'sh'))
+    for (const line of f.body.split('\n'))
+      if (/\bcurl\b.* -d /.test(line)) assert.match(line, /-H "\$JSON"/, `README line ${f.line}: ${line}`);
   const shown = ALL.filter((f) => f.attrs.repo);
   assert.ok(shown.length >= 1, 'the systemd unit is shown');
   for (const f of shown)
