@@ -115,12 +115,45 @@ function send(
   });
 }
 
-function resolveToken(flags: ClientFlags, env: NodeJS.ProcessEnv): string | undefined {
-  if (flags.token) return flags.token;
-  const file = flags['token-file'] ?? env.KEYMESH_TOKEN_FILE;
-  if (file) return readFileSync(file, 'utf8').trim();
-  if (env.KEYMESH_TOKEN) return env.KEYMESH_TOKEN;
+/**
+ * The token, first found of: --token, --token-file, KEYMESH_TOKEN, KEYMESH_TOKEN_FILE, and last
+ * DIR/admin.token. A source that is given but empty is an error, never a reason to fall through:
+ * `KEYMESH_TOKEN= keymesh keys destroy ID` must not quietly run with the admin token.
+ */
+function resolveToken(flags: ClientFlags, env: NodeJS.ProcessEnv): string {
+  if (flags.token !== undefined) return nonEmpty(flags.token, '--token is empty');
+  if (flags['token-file'] !== undefined) return readTokenFile(flags['token-file'], '--token-file');
+  if (env.KEYMESH_TOKEN !== undefined)
+    return nonEmpty(env.KEYMESH_TOKEN, 'KEYMESH_TOKEN is set but empty (unset it, or give a token)');
+  if (env.KEYMESH_TOKEN_FILE !== undefined)
+    return readTokenFile(env.KEYMESH_TOKEN_FILE, 'KEYMESH_TOKEN_FILE');
   const dir = resolve(flags['data-dir'] ?? env.KEYMESH_DATA_DIR ?? './.keymesh');
   const admin = join(dir, 'admin.token');
-  return existsSync(admin) ? readFileSync(admin, 'utf8').trim() : undefined;
+  if (!existsSync(admin))
+    throw new CliError(
+      `no token: give --token, --token-file, KEYMESH_TOKEN or KEYMESH_TOKEN_FILE (there is no ${admin})`,
+      EXIT.auth,
+      'UNAUTHENTICATED',
+    );
+  return readTokenFile(admin, 'the admin token');
+}
+
+function nonEmpty(token: string, message: string): string {
+  const t = token.trim();
+  if (!t) throw new CliError(message, EXIT.usage, 'USAGE');
+  return t;
+}
+
+function readTokenFile(file: string, source: string): string {
+  if (!file) throw new CliError(`${source} names no file`, EXIT.usage, 'USAGE');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new CliError(`cannot read the token file ${resolve(file)} (${source}): ${why}`, EXIT.error);
+  }
+  const t = text.trim();
+  if (!t) throw new CliError(`the token file ${resolve(file)} (${source}) is empty`, EXIT.usage, 'USAGE');
+  return t;
 }

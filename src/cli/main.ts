@@ -1,21 +1,39 @@
 #!/usr/bin/env node
 // The `keymesh` command: start a node, or talk to one over HTTP. One line per error on stderr,
-// non-zero exit codes (client.ts EXIT) so scripts can tell failures apart.
+// non-zero exit codes (client.ts EXIT) so scripts can tell failures apart. Every client command
+// is a row of a group table (commands/*.ts); `keymesh`'s help, each group's and each command's
+// --help are generated from those rows (args.ts).
 import { isKeymeshError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { type Group, runGroup } from './args.js';
 import { CliError, EXIT } from './client.js';
-import { auditCommand } from './commands/audit.js';
-import { clusterCommand } from './commands/cluster.js';
-import { keysCommand } from './commands/keys.js';
-import { tokensCommand } from './commands/tokens.js';
+import { auditGroup } from './commands/audit.js';
+import { bitcoinGroup, ethereumGroup } from './commands/chains.js';
+import { clusterGroup } from './commands/cluster.js';
+import { keysGroup } from './commands/keys.js';
+import { tokensGroup } from './commands/tokens.js';
 
-const USAGE = `usage: keymesh <command>
-  start [--dev] [--data-dir DIR] [--http HOST:PORT] [--unseal-passphrase-file FILE]
-  keys create|import|list|get|sign|verify|state|destroy
-  tokens create|list|revoke
-  audit list|verify
-  cluster status | remove-node ID | init --dir D | add-node --dir D --node-id ID --region R --level N
-Client options: --url URL, --token T | --token-file F (or KEYMESH_TOKEN; default DIR/admin.token),
---data-dir DIR, --json`;
+const GROUPS: readonly Group[] = [
+  keysGroup,
+  ethereumGroup,
+  bitcoinGroup,
+  tokensGroup,
+  auditGroup,
+  clusterGroup,
+];
+
+function usage(): string {
+  const w = Math.max(...GROUPS.map((g) => g.name.length), 'start'.length);
+  return [
+    'usage: keymesh <command> [flags]',
+    '',
+    `  ${'start'.padEnd(w)}  run a node (keymesh start --help)`,
+    ...GROUPS.map((g) => `  ${g.name.padEnd(w)}  ${g.commands.map((c) => c.name).join('|')}`),
+    '',
+    'keymesh COMMAND --help and keymesh COMMAND SUBCOMMAND --help list the flags;',
+    'keymesh --version prints the version.',
+  ].join('\n');
+}
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
@@ -26,22 +44,20 @@ async function main(argv: string[]): Promise<void> {
       const { startCommand } = await import('./commands/start.js');
       return startCommand(argv.slice(1));
     }
-    case 'keys':
-      return keysCommand(sub, rest);
-    case 'tokens':
-      return tokensCommand(sub, rest);
-    case 'audit':
-      return auditCommand(sub, rest);
-    case 'cluster':
-      return clusterCommand(sub, rest);
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write(usage() + '\n');
       return;
-    default:
-      throw new CliError(USAGE, EXIT.usage, 'USAGE');
+    case 'version':
+    case '--version':
+    case '-V':
+      process.stdout.write(`keymesh ${VERSION}\n`);
+      return;
   }
+  const group = GROUPS.find((g) => g.name === cmd);
+  if (!group) throw new CliError(usage(), EXIT.usage, 'USAGE');
+  return runGroup(group, sub, rest);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

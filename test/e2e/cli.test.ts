@@ -6,14 +6,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Transaction as BtcTransaction, p2wpkh } from '@scure/btc-signer';
+import { Transaction, keccak256, toUtf8Bytes, verifyMessage, verifyTypedData } from 'ethers';
+import { MAIL, MAIL_TYPES } from '../fixtures/eip712-mail.js';
 import { newId } from '../../src/util/ids.js';
-import { removeDir, runCli, startNode, tempDir, type TestNode } from '../helpers/node.js';
+import { REPO_ROOT, removeDir, runCli, startNode, tempDir, type TestNode } from '../helpers/node.js';
 
 /** The secret part of `kmt_<id>_<secret>` (base64url: it may itself hold underscores). */
 const secretOf = (token: string) => token.slice(token.indexOf('_', 4) + 1);
@@ -369,7 +372,11 @@ describe('keys', () => {
     ok(await km(['keys', 'sign', k.id, '--digest', digest]));
     assert.equal((await kmJson<Key>(['keys', 'state', k.id, 'compromised'])).state, 'compromised');
     fails(await km(['keys', 'state', k.id, 'active']), EXIT.conflict, /INVALID_STATE/);
-    fails(await km(['keys', 'state', k.id, 'bogus']), EXIT.usage, /INVALID_REQUEST/);
+    fails(
+      await km(['keys', 'state', k.id, 'bogus']),
+      EXIT.usage,
+      /STATE must be one of: active, deactivated, compromised$/m,
+    );
     fails(await km(['keys', 'state', k.id]), EXIT.usage, /usage: keymesh keys state/);
     const d = block(ok(await km(['keys', 'destroy', k.id])));
     assert.equal(d.state, 'destroyed');
@@ -546,7 +553,7 @@ describe('errors: documented exit codes, one line on stderr', () => {
     assert.match(none.stderr, /usage: keymesh <command>/);
     const help = await runCli(['--help'], { cwd: work });
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /keys create\|import\|list\|get\|sign\|verify\|state\|destroy/);
+    assert.match(help.stdout, /keys +create\|import\|list\|get\|derive\|sign\|verify\|state\|destroy/);
 
     fails(await km(['keys', 'frobnicate']), EXIT.usage, /usage: keymesh keys/);
     fails(await km(['tokens']), EXIT.usage, /usage: keymesh tokens/);
@@ -555,13 +562,17 @@ describe('errors: documented exit codes, one line on stderr', () => {
     fails(
       await km(['keys', 'import', '--name', 'x', '--algorithm', 'secp256k1']),
       EXIT.usage,
-      /--private-key-file is required/,
+      /give --private-key-file FILE or --mnemonic-file FILE/,
     );
-    fails(await km(['keys', 'create', '--name', 'x', '--algorithm', 'rsa']), EXIT.usage, /INVALID_REQUEST/);
+    fails(
+      await km(['keys', 'create', '--name', 'x', '--algorithm', 'rsa']),
+      EXIT.usage,
+      /--algorithm must be one of: secp256k1, ed25519, p256$/m,
+    );
     fails(
       await km(['keys', 'create', '--name', 'x', '--algorithm', 'p256', '--label', 'novalue']),
       EXIT.usage,
-      /--label must be key=value/,
+      /--label must be KEY=VALUE/,
     );
     // parseArgs' own message plus the usage: the first line names the problem
     const unknown = await km(['keys', 'create', '--bogus']);
@@ -637,6 +648,475 @@ describe('errors: documented exit codes, one line on stderr', () => {
       await km(['keys', 'list', '--token-file', join(work, 'missing.token')], { dataDir: false }),
       EXIT.error,
       /missing\.token/,
+    );
+  });
+});
+
+describe('help and version: generated from the tables the parser reads', () => {
+  test('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V'])
+      assert.equal(ok(await runCli([flag], { cwd: work })), `keymesh ${pkg.version}\n`);
+  });
+
+  test('every command and subcommand answers --help with its flags, and the parser takes every flag listed', async () => {
+    const top = ok(await runCli(['--help'], { cwd: work }));
+    const groups = [...top.matchAll(/^ {2}([a-z]+) +([a-z|-]+)$/gm)].map(
+      (m) => [m[1]!, m[2]!.split('|')] as const,
+    );
+    assert.deepEqual(
+      groups.map(([g]) => g),
+      ['keys', 'ethereum', 'bitcoin', 'tokens', 'audit', 'cluster'],
+    );
+    for (const [group, subs] of groups) {
+      const gh = ok(await runCli([group, '--help'], { cwd: work }));
+      assert.match(gh, new RegExp(`^usage: keymesh ${group} <command>`));
+      for (const sub of subs) {
+        assert.match(gh, new RegExp(`^ {2}${sub} +\\S`, 'm'), `${group} --help lists ${sub}`);
+        const h = ok(await runCli([group, sub, '--help'], { cwd: work }));
+        assert.match(h, new RegExp(`^usage: keymesh ${group} ${sub}\\b`), `${group} ${sub} --help`);
+        assert.match(h, /^Flags:$/m);
+        // Every flag the help lists, given at once: the parser takes them all (exit 0, the help).
+        const flags = [...h.matchAll(/^ {2}(?:-h, )?--([a-z-]+)( \S+)?/gm)];
+        assert.ok(flags.length >= 2, `${group} ${sub} lists its flags`);
+        const argv = flags.flatMap((m) => (m[2] ? [`--${m[1]}`, 'x'] : [`--${m[1]}`]));
+        assert.equal(
+          ok(await runCli([group, sub, ...argv], { cwd: work })),
+          h,
+          `${group} ${sub}: ${argv.join(' ')}`,
+        );
+      }
+    }
+    const create = ok(await runCli(['keys', 'create', '--help'], { cwd: work }));
+    for (const want of [
+      /--name NAME/,
+      /--algorithm ALG .*one of: secp256k1, ed25519, p256/,
+      /--hd/,
+      /--label KEY=VALUE/,
+      /--token-file FILE/,
+    ])
+      assert.match(create, want);
+    assert.match(
+      ok(await runCli(['tokens', 'create', '--help'], { cwd: work })),
+      /--scope SCOPE .*one of: admin, keys:read, keys:create, keys:sign, keys:manage, audit:read/,
+    );
+    const start = await runCli(['start', '--help'], { cwd: work, timeoutMs: 20_000 });
+    assert.equal(start.code, 0, 'start --help does not start a node');
+    for (const want of [
+      /^usage: keymesh start/,
+      /--dev/,
+      /--data-dir DIR/,
+      /--http HOST:PORT/,
+      /--unseal-passphrase-file FILE/,
+      /--cluster-dir DIR/,
+      /--chain-id N/,
+      /--shutdown-timeout SECONDS/,
+    ])
+      assert.match(start.stdout, new RegExp(want.source, 'm'));
+    // Every flag the parser takes is described: none is listed with only a bare value name.
+    const undescribed = start.stdout
+      .split('\n')
+      .filter((l) => /^ {2}--/.test(l) && !/^ {2}\S+(?: \S+)? {2,}\S/.test(l));
+    assert.deepEqual(undescribed, []);
+  });
+});
+
+describe('flag values are checked before anything is sent', () => {
+  test('a value outside the allowed ones names the flag and lists the allowed values', async () => {
+    type Entries = { entries: { seq: number; action: string }[] };
+    const last = async () => {
+      let seq = 0;
+      for (;;) {
+        const page = (await node.api<Entries>('GET', `/v1/audit?after=${seq}&limit=1000`)).body.entries;
+        if (page.length === 0) return seq;
+        seq = page.at(-1)!.seq;
+      }
+    };
+    const before = await last();
+    fails(
+      await km(['tokens', 'create', '--name', 't', '--scope', 'keys:sign', '--scope', 'keys:write']),
+      EXIT.usage,
+      /^keymesh: --scope must be one of: admin, keys:read, keys:create, keys:sign, keys:manage, audit:read\n$/,
+    );
+    fails(
+      await km(['keys', 'list', '--state', 'on']),
+      EXIT.usage,
+      /--state must be one of: active, deactivated, compromised, destroyed/,
+    );
+    fails(
+      await km(['bitcoin', 'psbt', newId(), '--psbt', 'cHNidP8=', '--network', 'mainnet']),
+      EXIT.usage,
+      /--network must be one of: bitcoin, testnet, regtest/,
+    );
+    fails(await km(['audit', 'list', '--limit', 'ten']), EXIT.usage, /--limit must be a whole number/);
+    fails(
+      await km(['tokens', 'create', '--name', 't', '--scope', 'admin', '--ttl', '1h']),
+      EXIT.usage,
+      /--ttl must be a whole number/,
+    );
+    fails(await km(['keys', 'create', '--algorithm', 'p256']), EXIT.usage, /keys create needs --name/);
+    fails(await km(['tokens', 'create', '--name', 't']), EXIT.usage, /tokens create needs --scope/);
+    fails(
+      await runCli(
+        ['cluster', 'add-node', '--dir', work, '--node-id', 'n', '--region', 'eu', '--level', '11'],
+        {
+          cwd: work,
+        },
+      ),
+      EXIT.usage,
+      /--level must be one of: 0, 1, 2/,
+    );
+    const since = (await node.api<Entries>('GET', `/v1/audit?after=${before}&limit=1000`)).body.entries;
+    assert.deepEqual(
+      since.filter((e) => !e.action.startsWith('audit')),
+      [],
+      'none of them reached the node',
+    );
+  });
+});
+
+describe('which token: never a silent fall-back to the admin token', () => {
+  test('an empty KEYMESH_TOKEN, --token "" or token file is an error, even beside an admin token', async () => {
+    const k = await kmJson<Key>(['keys', 'create', '--name', 'not-destroyed', '--algorithm', 'ed25519']);
+    fails(
+      await km(['keys', 'destroy', k.id], { env: { KEYMESH_TOKEN: '' } }),
+      EXIT.usage,
+      /KEYMESH_TOKEN is set but empty/,
+    );
+    fails(await km(['keys', 'destroy', k.id, '--token', '']), EXIT.usage, /--token is empty/);
+    fails(await km(['keys', 'destroy', k.id, '--token', '  ']), EXIT.usage, /--token is empty/);
+    const empty = writeSecret('empty.token', '\n');
+    fails(
+      await km(['keys', 'destroy', k.id, '--token-file', empty]),
+      EXIT.usage,
+      new RegExp(`token file ${empty} \\(--token-file\\) is empty`),
+    );
+    fails(
+      await km(['keys', 'destroy', k.id], { env: { KEYMESH_TOKEN_FILE: '' } }),
+      EXIT.usage,
+      /KEYMESH_TOKEN_FILE names no file/,
+    );
+    assert.equal(
+      (await node.api<Key>('GET', `/v1/keys/${k.id}`)).body.state,
+      'active',
+      'nothing was destroyed',
+    );
+  });
+
+  test('a missing token file is named, with where it came from; no token at all names the admin token file', async () => {
+    const missing = join(work, 'nowhere', 'signer.token');
+    fails(
+      await km(['keys', 'list', '--token-file', missing]),
+      EXIT.error,
+      new RegExp(`^keymesh: cannot read the token file ${missing} \\(--token-file\\): ENOENT\\n$`),
+    );
+    fails(
+      await km(['keys', 'list'], { env: { KEYMESH_TOKEN_FILE: missing } }),
+      EXIT.error,
+      new RegExp(`token file ${missing} \\(KEYMESH_TOKEN_FILE\\)`),
+    );
+    const dir = tempDir('keymesh-cli-notoken-');
+    fails(
+      await km(['keys', 'list', '--data-dir', dir], { dataDir: false }),
+      EXIT.auth,
+      new RegExp(`UNAUTHENTICATED: no token: .*there is no ${join(dir, 'admin.token')}`),
+    );
+    removeDir(dir);
+  });
+});
+
+describe('HD keys, Ethereum and PSBT signing from the CLI', () => {
+  // The BIP39 test mnemonic (public; its BIP44 Ethereum account 0 is well known).
+  const MNEMONIC =
+    'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+  const ETH0 = "m/44'/60'/0'/0/0";
+
+  test('create --hd, import --mnemonic-file (file and stdin, with a passphrase file), derive, sign at a path', async () => {
+    const hd = await kmJson<Key & { hd: boolean; fingerprint: string; xpub: string }>([
+      'keys',
+      'create',
+      '--name',
+      'cli-hd',
+      '--algorithm',
+      'secp256k1',
+      '--hd',
+    ]);
+    assert.equal(hd.hd, true);
+    assert.match(hd.fingerprint, /^0x[0-9a-f]{8}$/);
+    assert.match(hd.xpub, /^xpub/);
+
+    const file = writeSecret('mnemonic.txt', MNEMONIC + '\n');
+    const fromFile = await kmJson<Key & { fingerprint: string }>([
+      'keys',
+      'import',
+      '--name',
+      'cli-hd-file',
+      '--algorithm',
+      'secp256k1',
+      '--mnemonic-file',
+      file,
+    ]);
+    assert.equal(fromFile.fingerprint, '0x73c5da0a', 'the BIP32 master fingerprint of the test mnemonic');
+    const r = await km(
+      ['keys', 'import', '--name', 'cli-hd-stdin', '--algorithm', 'secp256k1', '--mnemonic-file', '-'],
+      {
+        input: `  ${MNEMONIC.replaceAll(' ', '\n')}\n`,
+      },
+    );
+    assert.equal(block(ok(r)).fingerprint, '0x73c5da0a');
+    assert.ok(!r.stdout.includes('abandon'), 'the mnemonic is not echoed');
+    const pass = writeSecret('bip39.pass', 'TREZOR\n');
+    const withPass = await kmJson<Key & { fingerprint: string }>([
+      'keys',
+      'import',
+      '--name',
+      'cli-hd-pass',
+      '--algorithm',
+      'secp256k1',
+      '--mnemonic-file',
+      file,
+      '--passphrase-file',
+      pass,
+    ]);
+    assert.notEqual(withPass.fingerprint, '0x73c5da0a', 'the passphrase is part of the seed');
+    // Never from a flag value.
+    const flag = await km([
+      'keys',
+      'import',
+      '--name',
+      'x',
+      '--algorithm',
+      'secp256k1',
+      '--mnemonic',
+      MNEMONIC,
+    ]);
+    assert.equal(flag.code, EXIT.usage);
+    assert.match(flag.stderr, /--mnemonic/);
+    fails(
+      await km([
+        'keys',
+        'import',
+        '--name',
+        'x',
+        '--algorithm',
+        'secp256k1',
+        '--mnemonic-file',
+        file,
+        '--private-key-file',
+        file,
+      ]),
+      EXIT.usage,
+      /not both/,
+    );
+
+    const child = await kmJson<{ path: string; publicKey: string; addresses: { ethereum: string } }>([
+      'keys',
+      'derive',
+      fromFile.id,
+      '--path',
+      ETH0,
+    ]);
+    assert.equal(child.addresses.ethereum, '0x9858EfFD232B4033E47d90003D41EC34EcaEda94');
+    const digest = hex(sha256(utf8('hd via cli')));
+    const sig = await kmJson<{ signature: string }>([
+      'keys',
+      'sign',
+      fromFile.id,
+      '--digest',
+      digest,
+      '--path',
+      ETH0,
+    ]);
+    assert.ok(
+      secp256k1.verify(bytes(sig.signature), bytes(digest), bytes(child.publicKey), { prehash: false }),
+    );
+    ok(
+      await km([
+        'keys',
+        'verify',
+        fromFile.id,
+        '--digest',
+        digest,
+        '--signature',
+        sig.signature,
+        '--path',
+        ETH0,
+      ]),
+    );
+    fails(await km(['keys', 'sign', fromFile.id, '--digest', digest]), EXIT.usage, /INVALID_REQUEST/);
+    const msg = await kmJson<{ signature: string }>([
+      'ethereum',
+      'message',
+      fromFile.id,
+      '--path',
+      ETH0,
+      '--message-text',
+      'gm',
+    ]);
+    assert.equal(verifyMessage('gm', msg.signature), child.addresses.ethereum);
+  });
+
+  test('ethereum transaction (flags, --tx-file, stdin), message and typed-data; judged by ethers', async () => {
+    const cow = keccak256(toUtf8Bytes('cow'));
+    const keyFile = writeSecret('cow.hex', cow);
+    const k = await kmJson<Key>([
+      'keys',
+      'import',
+      '--name',
+      'cli-cow',
+      '--algorithm',
+      'secp256k1',
+      '--private-key-file',
+      keyFile,
+    ]);
+    const address = k.addresses.ethereum!;
+    const fields = [
+      '--chain-id',
+      '1',
+      '--nonce',
+      '7',
+      '--gas',
+      '21000',
+      '--max-fee-per-gas',
+      '30000000000',
+      '--max-priority-fee-per-gas',
+      '1000000000',
+      '--to',
+      '0x8ba1f109551bD432803012645Ac136ddd64DBA72',
+      '--value',
+      '1000000000000000000',
+    ];
+    const signed = await kmJson<{ rawTransaction: string; hash: string; from: string }>([
+      'ethereum',
+      'transaction',
+      k.id,
+      ...fields,
+    ]);
+    const tx = Transaction.from(signed.rawTransaction);
+    assert.equal(tx.from, address);
+    assert.equal(signed.from, address);
+    assert.equal(tx.hash, signed.hash);
+    assert.equal(tx.type, 2);
+    assert.equal(tx.chainId, 1n);
+    assert.equal(tx.nonce, 7);
+    assert.equal(tx.gasLimit, 21000n);
+    assert.equal(tx.value, 10n ** 18n);
+    assert.equal(tx.to, '0x8ba1f109551bD432803012645Ac136ddd64DBA72');
+    // The same transaction from a JSON file and from stdin; a flag overrides the file.
+    const json = JSON.stringify({
+      chainId: 1,
+      nonce: 7,
+      gas: 21000,
+      maxFeePerGas: '30000000000',
+      maxPriorityFeePerGas: '1000000000',
+      to: '0x8ba1f109551bD432803012645Ac136ddd64DBA72',
+      value: '1000000000000000000',
+    });
+    const txFile = writeSecret('tx.json', json);
+    assert.equal(
+      (await kmJson<{ rawTransaction: string }>(['ethereum', 'transaction', k.id, '--tx-file', txFile]))
+        .rawTransaction,
+      signed.rawTransaction,
+    );
+    assert.equal(
+      (
+        await kmJson<{ rawTransaction: string }>(['ethereum', 'transaction', k.id, '--tx-file', '-'], {
+          input: json,
+        })
+      ).rawTransaction,
+      signed.rawTransaction,
+    );
+    const other = await kmJson<{ rawTransaction: string }>([
+      'ethereum',
+      'transaction',
+      k.id,
+      '--tx-file',
+      txFile,
+      '--nonce',
+      '8',
+    ]);
+    assert.equal(Transaction.from(other.rawTransaction).nonce, 8);
+    fails(
+      await km(['ethereum', 'transaction', k.id, ...fields.slice(2)]),
+      EXIT.usage,
+      /INVALID_REQUEST: .*chainId/,
+    );
+    fails(
+      await km(['ethereum', 'transaction', k.id, '--tx-file', keyFile]),
+      EXIT.usage,
+      /--tx-file does not hold JSON/,
+    );
+
+    const m = block(ok(await km(['ethereum', 'message', k.id, '--message-text', '0x1234 is text here'])));
+    assert.equal(
+      verifyMessage('0x1234 is text here', m.signature!),
+      address,
+      'text that looks like hex is signed as text',
+    );
+    const mb = await kmJson<{ signature: string }>(['ethereum', 'message', k.id, '--message', '0x1234']);
+    assert.equal(verifyMessage(new Uint8Array([0x12, 0x34]), mb.signature), address);
+    fails(await km(['ethereum', 'message', k.id]), EXIT.usage, /exactly one of --message-text or --message/);
+
+    const td = writeSecret('mail.json', JSON.stringify(MAIL));
+    const t = await kmJson<{ signature: string }>(['ethereum', 'typed-data', k.id, '--file', td]);
+    assert.equal(verifyTypedData(MAIL.domain, MAIL_TYPES, MAIL.message, t.signature), address);
+    assert.equal(MAIL.message.from.wallet, address, 'the Mail example is signed by cow');
+    const t2 = await kmJson<{ signature: string }>(['ethereum', 'typed-data', k.id, '--file', '-'], {
+      input: JSON.stringify(MAIL),
+    });
+    assert.equal(t2.signature, t.signature);
+  });
+
+  test('bitcoin psbt (inline, file, stdin): every input paying to the key is signed and finalizes', async () => {
+    const k = await kmJson<Key>(['keys', 'create', '--name', 'cli-btc', '--algorithm', 'secp256k1']);
+    const me = p2wpkh(bytes(k.publicKey));
+    const tx = new BtcTransaction();
+    tx.addInput({
+      txid: new Uint8Array(32).fill(0x11),
+      index: 0,
+      witnessUtxo: { script: me.script, amount: 100000n },
+    });
+    tx.addInput({
+      txid: new Uint8Array(32).fill(0x22),
+      index: 1,
+      witnessUtxo: { script: me.script, amount: 50000n },
+    });
+    tx.addOutputAddress(me.address!, 149000n);
+    const psbt = Buffer.from(tx.toPSBT()).toString('base64');
+    const inline = await kmJson<{ psbt: string; signedInputs: number[] }>([
+      'bitcoin',
+      'psbt',
+      k.id,
+      '--network',
+      'bitcoin',
+      '--psbt',
+      psbt,
+    ]);
+    assert.deepEqual(inline.signedInputs, [0, 1]);
+    const done = BtcTransaction.fromPSBT(Buffer.from(inline.psbt, 'base64'));
+    done.finalize();
+    assert.ok(done.hex.length > 0);
+    const file = writeSecret('tx.psbt', psbt + '\n');
+    assert.equal(
+      (await kmJson<{ psbt: string }>(['bitcoin', 'psbt', k.id, '--network', 'bitcoin', '--psbt-file', file]))
+        .psbt,
+      inline.psbt,
+    );
+    assert.equal(
+      (
+        await kmJson<{ psbt: string }>(
+          ['bitcoin', 'psbt', k.id, '--network', 'bitcoin', '--psbt-file', '-'],
+          { input: psbt },
+        )
+      ).psbt,
+      inline.psbt,
+    );
+    const readable = block(ok(await km(['bitcoin', 'psbt', k.id, '--network', 'bitcoin', '--psbt', psbt])));
+    assert.equal(readable.psbt, inline.psbt);
+    fails(
+      await km(['bitcoin', 'psbt', k.id, '--network', 'bitcoin']),
+      EXIT.usage,
+      /exactly one of --psbt or --psbt-file/,
     );
   });
 });

@@ -15,11 +15,10 @@
 // change its level; the node picks it up when restarted with the matching --level.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CA_FILE, CA_KEY_FILE, createCa, issueServerCert, loadCa } from '../../tls/certs.js';
 import { grantUris } from '../../enclave/crypto/attestation.js';
 import { writeFileAtomic } from '../../util/files.js';
-import { parse } from '../args.js';
+import { type Command, type Group, list, str } from '../args.js';
 import { CliError, EXIT, makeClient } from '../client.js';
 import { printJson, printTable } from '../output.js';
 
@@ -30,33 +29,48 @@ const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** Where add-node puts a node's certificate and key. */
 export const nodeTlsDir = (dir: string, nodeId: string) => join(dir, 'nodes', nodeId);
 
-const USAGE = `usage: keymesh cluster status | remove-node ID   (talk to a running node)
-       keymesh cluster init --dir DIR
-       keymesh cluster add-node --dir DIR --node-id ID --region R --level N [--host HOST]...`;
+const LEVELS = Array.from({ length: 11 }, (_, i) => String(i));
+const DIR = {
+  type: 'string',
+  arg: 'DIR',
+  required: true,
+  help: 'the cluster directory (CA and node certificates)',
+} as const;
 
-export async function clusterCommand(sub: string | undefined, argv: string[]): Promise<void> {
-  if (sub === 'status') return clusterStatus(argv);
-  if (sub === 'remove-node') return removeNode(argv);
-  let v: { dir?: string; 'node-id'?: string; host?: string[]; region?: string; level?: string };
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        dir: { type: 'string' },
-        'node-id': { type: 'string' },
-        host: { type: 'string', multiple: true },
-        region: { type: 'string' },
-        level: { type: 'string' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    throw new CliError(`${(e as Error).message}\n${USAGE}`, EXIT.usage, 'USAGE');
-  }
-  if (!v.dir) throw new CliError(USAGE, EXIT.usage, 'USAGE');
-  const dir = v.dir;
-  switch (sub) {
-    case 'init': {
+const commands: Command[] = [
+  {
+    name: 'status',
+    summary: 'Every node of the cluster: region, level, liveness, attestation.',
+    flags: {},
+    async run({ values: v }) {
+      const res = await makeClient(v).request<{
+        node: string;
+        live: boolean;
+        nodes: Record<string, unknown>[];
+      }>('GET', '/v1/cluster');
+      if (v.json) return printJson(res);
+      process.stdout.write(`answered by ${res.node} (${res.live ? 'live' : 'NOT live'})\n`);
+      printTable(res.nodes, ['id', 'region', 'level', 'live', 'attested']);
+    },
+  },
+  {
+    name: 'remove-node',
+    summary: 'An admin removes a node that is down for good; its replicas are deleted.',
+    positionals: [{ name: 'ID', help: 'the node id' }],
+    flags: {},
+    async run({ values: v, positionals: [id] }) {
+      await makeClient(v).request('DELETE', `/v1/cluster/nodes/${encodeURIComponent(id!)}`);
+      if (v.json) return printJson({ removed: id });
+      process.stdout.write(`removed ${id}; its replicas are being deleted\n`);
+    },
+  },
+  {
+    name: 'init',
+    summary: "Make the cluster's CA in DIR (ca.crt, ca.key); refuses to replace one.",
+    client: false,
+    flags: { dir: DIR },
+    async run({ values: v }) {
+      const dir = str(v.dir)!;
       if (existsSync(join(dir, CA_KEY_FILE)))
         throw new CliError(`${dir} already holds a cluster CA; refusing to replace it`, EXIT.usage, 'USAGE');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -65,22 +79,34 @@ export async function clusterCommand(sub: string | undefined, argv: string[]): P
       writeFileAtomic(join(dir, CA_KEY_FILE), ca.keyPem, 0o600);
       writeFileAtomic(join(dir, CA_FILE), ca.certPem, 0o644);
       process.stdout.write(`cluster CA written to ${join(dir, CA_FILE)}\n`);
-      return;
-    }
-    case 'add-node': {
-      const id = v['node-id'];
-      if (!id || !NODE_ID_RE.test(id))
+    },
+  },
+  {
+    name: 'add-node',
+    summary: "Issue a node's certificate, granting it a region and level.",
+    client: false,
+    flags: {
+      dir: DIR,
+      'node-id': { type: 'string', arg: 'ID', required: true, help: '1 to 63 characters of A-Z a-z 0-9 ._-' },
+      region: { type: 'string', arg: 'R', required: true, help: 'the region the node may hold keys for' },
+      level: { type: 'string', arg: 'N', required: true, choices: LEVELS, help: 'its trust level' },
+      host: { type: 'string', arg: 'HOST', multiple: true, help: 'a DNS name or IP the node is reached at' },
+    },
+    async run({ values: v }) {
+      const dir = str(v.dir)!;
+      const id = str(v['node-id'])!;
+      const region = str(v.region)!;
+      const level = str(v.level)!;
+      if (!NODE_ID_RE.test(id))
         throw new CliError('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-', EXIT.usage, 'USAGE');
-      if (v.region === undefined || v.level === undefined || !/^(10|[0-9])$/.test(v.level))
-        throw new CliError('add-node needs --region R and --level 0..10', EXIT.usage, 'USAGE');
       let uris: string[];
       try {
-        uris = grantUris(v.region, Number(v.level));
+        uris = grantUris(region, Number(level));
       } catch (e) {
         throw new CliError((e as Error).message, EXIT.usage, 'USAGE');
       }
       const ca = loadCa(dir);
-      const hosts = v.host ?? [];
+      const hosts = list(v.host);
       const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
       const dnsNames = hosts.filter((h) => !ips.includes(h));
       const cert = await issueServerCert(ca, { commonName: id, clientAuth: true, dnsNames, ips, uris });
@@ -89,36 +115,14 @@ export async function clusterCommand(sub: string | undefined, argv: string[]): P
       writeFileAtomic(join(out, NODE_KEY_FILE), cert.keyPem, 0o600);
       writeFileAtomic(join(out, NODE_CERT_FILE), cert.certPem, 0o644);
       process.stdout.write(
-        `node ${id} (region ${v.region}, level ${v.level}): certificate written to ${join(out, NODE_CERT_FILE)}\n`,
+        `node ${id} (region ${region}, level ${level}): certificate written to ${join(out, NODE_CERT_FILE)}\n`,
       );
-      return;
-    }
-    default:
-      throw new CliError(USAGE, EXIT.usage, 'USAGE');
-  }
-}
+    },
+  },
+];
 
-/** keymesh cluster status: GET /v1/cluster as a table (or --json). */
-async function clusterStatus(argv: string[]): Promise<void> {
-  const { values: v } = parse(argv, {}, { min: 0, max: 0, usage: 'keymesh cluster status' });
-  const res = await makeClient(v).request<{ node: string; live: boolean; nodes: Record<string, unknown>[] }>(
-    'GET',
-    '/v1/cluster',
-  );
-  if (v.json) return printJson(res);
-  process.stdout.write(`answered by ${res.node} (${res.live ? 'live' : 'NOT live'})\n`);
-  return printTable(res.nodes, ['id', 'region', 'level', 'live', 'attested']);
-}
-
-/** keymesh cluster remove-node ID: an admin removes a node that is down for good. */
-async function removeNode(argv: string[]): Promise<void> {
-  const { values: v, positionals } = parse(
-    argv,
-    {},
-    { min: 1, max: 1, usage: 'keymesh cluster remove-node ID' },
-  );
-  const id = positionals[0]!;
-  await makeClient(v).request('DELETE', `/v1/cluster/nodes/${encodeURIComponent(id)}`);
-  if (v.json) return printJson({ removed: id });
-  process.stdout.write(`removed ${id}; its replicas are being deleted\n`);
-}
+export const clusterGroup: Group = {
+  name: 'cluster',
+  summary: "A cluster's TLS material (init, add-node) and its running nodes (status, remove-node).",
+  commands,
+};

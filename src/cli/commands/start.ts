@@ -7,6 +7,7 @@ import { loadConfig, type StartFlags } from '../../config.js';
 import { type RunningNode, startNode } from '../../node.js';
 import { CliError, EXIT } from '../client.js';
 import { logLine } from '../../log/sink.js';
+import { startHelp } from '../start-help.js';
 
 const OPTIONS = {
   'data-dir': { type: 'string' },
@@ -37,6 +38,10 @@ const OPTIONS = {
 const FLUSH_GRACE_MS = 10_000;
 
 export async function startCommand(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(startHelp(OPTIONS));
+    return;
+  }
   let flags: StartFlags;
   try {
     flags = parseArgs({ args: argv, options: OPTIONS, strict: true }).values as StartFlags;
