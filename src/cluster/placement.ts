@@ -14,6 +14,7 @@
 // attestation), so a node cannot talk its way into a placement.
 import { KeymeshError, invalid } from '../errors.js';
 import { checkRegion, isLevel, isNodeId, isRegion, MAX_LEVEL, MIN_LEVEL } from './ids.js';
+import { quoteName } from '../util/quote.js';
 
 export const MAX_PLACEMENT_REGIONS = 32;
 export const MIN_REPLICAS = 1;
@@ -44,8 +45,7 @@ export function parsePlacement(input: unknown): Placement {
   if (typeof input !== 'object' || Array.isArray(input)) throw invalid('placement must be an object');
   const p = input as Record<string, unknown>;
   for (const k of Object.keys(p))
-    if (!PLACEMENT_FIELDS.includes(k))
-      throw invalid(`placement has an unknown field ${JSON.stringify(k).slice(0, 80)}`);
+    if (!PLACEMENT_FIELDS.includes(k)) throw invalid(`placement has an unknown field ${quoteName(k)}`);
   const out: Placement = {};
   if (p.regions !== undefined) {
     if (!Array.isArray(p.regions) || p.regions.length < 1 || p.regions.length > MAX_PLACEMENT_REGIONS)

@@ -213,7 +213,23 @@ test('typed data: structure, unknown types and values', () => {
     /not a valid EIP-712 type/,
   );
   assertKeymeshError(td({ types: { ...MAIL_TYPES, uint256: [] } }), /redefines the atomic type/);
-  assertKeymeshError(td({ types: { ...MAIL_TYPES, 'Bad Name': [] } }), /invalid type name/);
+  assertKeymeshError(td({ types: { ...MAIL_TYPES, 'Bad Name': [] } }), /type name that is not an identifier/);
+  // A name that is not an identifier is described, never quoted: the message carries no text of
+  // the caller's beyond plain identifiers.
+  const marker = '<script>x</script>';
+  for (const input of [
+    { types: { ...MAIL_TYPES, [marker]: [] } },
+    { types: { ...MAIL_TYPES, Mail: [{ name: 'x', type: marker }] } },
+    { [marker]: 1 },
+    { domain: { name: 'Ether Mail', [marker]: 1 } },
+  ]) {
+    try {
+      td(input)();
+      assert.fail('refused');
+    } catch (e) {
+      assert.ok(!(e as Error).message.includes('script'), (e as Error).message);
+    }
+  }
   assertKeymeshError(
     td({
       types: {
@@ -230,7 +246,10 @@ test('typed data: structure, unknown types and values', () => {
     td({ types: { ...MAIL_TYPES, Mail: [{ name: '__proto__', type: 'string' }] } }),
     /identifier/,
   );
-  assertKeymeshError(td({ domain: { name: 'x', foo: 1 } }), /domain.foo is not an EIP-712 domain field/);
+  assertKeymeshError(
+    td({ domain: { name: 'x', foo: 1 } }),
+    /domain has the field "foo", which is not an EIP-712 domain field/,
+  );
   assertKeymeshError(td({ domain: { chainId: -1 } }), /domain.chainId/);
   assertKeymeshError(withMessage({ contents: 5 }), /message.contents must be a string/);
   assertKeymeshError(

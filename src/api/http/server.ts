@@ -60,6 +60,22 @@ export interface HttpOptions {
   limits?: HttpLimits;
 }
 
+/**
+ * The document's description: what any route may answer below its own schema (the HTTP edge's
+ * refusals, derived from EDGE_ERROR and STATUS, so the list cannot drift from what is sent).
+ */
+function openApiDescription(): string {
+  const rows = new Set(Object.values(EDGE_ERROR).map(({ code }) => `${STATUS[code]} ${code}`));
+  return [
+    'Distributed key management for wallets.',
+    '',
+    'Extensions of the Keymesh API contract: any route may also answer, from the HTTP edge before the route runs,',
+    ...[...rows].sort().map((k) => `- ${k}`),
+    '- 503 UNAVAILABLE when the node is stopping or a work pool is full (retry later).',
+    'Connections are capped in all and per client address; past a cap a new connection is closed at once.',
+  ].join('\n');
+}
+
 /** The header that names the node that ran a key-using call (in cluster mode). */
 export const HEADER_NODE = 'x-keymesh-node';
 
@@ -142,7 +158,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
       info: {
         title: 'Keymesh',
         version: opts.version,
-        description: 'Distributed key management for wallets.',
+        description: openApiDescription(),
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -7,6 +7,7 @@
 // lost precision in the parser, so it cannot be trusted).
 import { getAddress, type Address, type Hex } from 'viem';
 import { invalid } from '../../errors.js';
+import { quoteName } from '../../util/quote.js';
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
 export const MAX_UINT64 = (1n << 64n) - 1n;
@@ -108,6 +109,6 @@ export function parseAddress(field: string, value: unknown): Address {
 /** Refuse keys outside `allowed`, naming the first unknown one. */
 export function checkKeys(field: string, obj: Record<string, unknown>, allowed: ReadonlySet<string>): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.has(k)) throw invalid(`${field} has an unknown field ${JSON.stringify(k.slice(0, 64))}`);
+    if (!allowed.has(k)) throw invalid(`${field} has an unknown field ${quoteName(k)}`);
   }
 }

@@ -11,6 +11,7 @@
 // and field counts, value nesting depth, array lengths, total values, total string/bytes length;
 // the hashing itself is bounded too (bytes hashed, fields encoded: typed-data-hash.ts).
 import { invalid } from '../../errors.js';
+import { quoteName } from '../../util/quote.js';
 import { boundedTypedDataHash } from './typed-data-hash.js';
 import { checkKeys, isPlainObject, parseAddress, parseData, parseSignedInt, parseUint } from './fields.js';
 
@@ -97,7 +98,7 @@ function parseTypeString(field: string, type: unknown): ParsedType {
 function parseTypeStringUncached(field: string, type: unknown): ParsedType {
   if (typeof type !== 'string' || type.length > 128) throw invalid(`${field}.type must be a type name`);
   const m = TYPE_RE.exec(type);
-  if (!m) throw invalid(`${field}.type ${JSON.stringify(type)} is not a valid EIP-712 type`);
+  if (!m) throw invalid(`${field}.type is not a valid EIP-712 type`);
   const dims = [...m[2]!.matchAll(/\[([0-9]*)\]/g)].map((d) => (d[1] === '' ? null : Number(d[1])));
   if (dims.length > MAX_ARRAY_DIMENSIONS)
     throw invalid(`${field}.type has more than ${MAX_ARRAY_DIMENSIONS} array dimensions`);
@@ -115,9 +116,8 @@ function parseTypes(value: unknown): Record<string, TypedDataField[]> {
     throw invalid(`typedData.types has more than ${MAX_STRUCT_TYPES} types`);
   const out: Record<string, TypedDataField[]> = Object.create(null) as Record<string, TypedDataField[]>;
   for (const name of names) {
-    const f = `typedData.types.${name.slice(0, 64)}`;
-    if (!IDENT_RE.test(name))
-      throw invalid(`typedData.types has an invalid type name ${JSON.stringify(name.slice(0, 64))}`);
+    if (!IDENT_RE.test(name)) throw invalid('typedData.types has a type name that is not an identifier');
+    const f = `typedData.types.${name}`;
     if (atomic(name)) throw invalid(`${f} redefines the atomic type ${name}`);
     const fields = value[name];
     if (!Array.isArray(fields)) throw invalid(`${f} must be an array of {name, type}`);
@@ -141,7 +141,7 @@ function parseTypes(value: unknown): Record<string, TypedDataField[]> {
     for (const fd of fields) {
       const { base } = parseTypeString(`typedData.types.${name}.${fd.name}`, fd.type);
       if (!atomic(base) && !Object.hasOwn(out, base))
-        throw invalid(`typedData.types.${name}.${fd.name} has the unknown type ${JSON.stringify(base)}`);
+        throw invalid(`typedData.types.${name}.${fd.name} has the unknown type "${base}"`);
     }
   }
   return out;
@@ -224,9 +224,7 @@ function normaliseStruct(
   const declared = new Set(fields.map((f) => f.name));
   for (const k of Object.keys(value)) {
     if (!declared.has(k) && value[k] !== undefined && value[k] !== null)
-      throw invalid(
-        `${field} has the field ${JSON.stringify(k.slice(0, 64))}, which ${name} does not declare`,
-      );
+      throw invalid(`${field} has the field ${quoteName(k)}, which ${name} does not declare`);
   }
   const out: Record<string, unknown> = {};
   for (const fd of fields) {
@@ -275,7 +273,7 @@ function parseTypedDataUncached(input: unknown): ParsedTypedData {
     for (const k of Object.keys(domainIn)) {
       if (!known.has(k))
         throw invalid(
-          `typedData.domain.${k.slice(0, 64)} is not an EIP-712 domain field; declare it in types.EIP712Domain`,
+          `typedData.domain has the field ${quoteName(k)}, which is not an EIP-712 domain field; declare it in types.EIP712Domain`,
         );
     }
     types.EIP712Domain = DOMAIN_FIELDS.filter(
