@@ -1,4 +1,4 @@
-// Build (tsc) only when something tsc reads has changed since the last build through this script,
+// Build (tsc, then the native addon: build-native.mjs) only when something tsc reads has changed since the last build through this script,
 // so `npm start` is ready in about two seconds instead of recompiling every time.
 //
 //   node scripts/build-if-stale.mjs            build if stale, else nothing (silently)
@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from './build-native.mjs';
 
 const SOURCE_DIRS = ['src', 'test', 'bench'];
 const SOURCE_FILES = ['tsconfig.json', 'package-lock.json'];
@@ -83,8 +84,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     if (reason) process.stderr.write(`stale: ${reason}\n`);
     process.exit(reason ? 1 : 0);
   }
-  // Silent when up to date: `npm run keymesh` goes through here before every command.
-  if (!reason) process.exit(0);
-  if (reason !== 'forced') process.stderr.write(`building: ${reason}\n`);
-  process.exit(build(root));
+  // Silent when up to date: `npm run keymesh` goes through here before every command. The native
+  // addon is checked either way (it has its own staleness: its source, not tsc's inputs).
+  const status = reason
+    ? (reason !== 'forced' && process.stderr.write(`building: ${reason}\n`), build(root))
+    : 0;
+  if (status === 0) buildNative(root);
+  process.exit(status);
 }

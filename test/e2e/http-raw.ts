@@ -1,6 +1,7 @@
 // Raw TCP clients for the HTTP edge tests: bytes no HTTP library would send (malformed requests,
 // dribbled headers, silent connections), many sockets from a chosen local address, and a parser
 // for whatever the node answers before it closes.
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export interface RawAnswer {
@@ -103,4 +104,34 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => rej(new Error(`timed out: ${what}`)), ms);
     }),
   ]);
+}
+
+/** A POST whose headers go now and whose body waits for send(); `continued` resolves on "100 Continue". */
+export function heldRequest(url: string, token: string, path: string, body: unknown) {
+  const payload = Buffer.from(JSON.stringify(body));
+  const u = new URL(url + path);
+  const req = request({
+    host: u.hostname,
+    port: u.port,
+    path: u.pathname,
+    method: 'POST',
+    agent: false,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'content-length': payload.length,
+      expect: '100-continue',
+    },
+  });
+  const continued = new Promise<void>((res) => req.once('continue', () => res()));
+  const response = new Promise<{ status: number; text: string } | { error: string }>((res) => {
+    req.on('error', (e: NodeJS.ErrnoException) => res({ error: e.code ?? e.message }));
+    req.on('response', (r) => {
+      let text = '';
+      r.on('data', (d: Buffer) => (text += d.toString()));
+      r.on('end', () => res({ status: r.statusCode ?? 0, text }));
+    });
+  });
+  req.flushHeaders();
+  return { continued, response, send: () => req.end(payload) };
 }

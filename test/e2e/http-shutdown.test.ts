@@ -3,39 +3,8 @@
 // --shutdown-timeout is cut; the node exits 0 either way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { startNode, waitFor } from '../helpers/node.js';
-import { dribble, watchedSocket, within } from './http-raw.js';
-
-/** A POST whose headers go now and whose body waits for send(); `continued` resolves on "100 Continue". */
-function heldRequest(url: string, token: string, path: string, body: unknown) {
-  const payload = Buffer.from(JSON.stringify(body));
-  const u = new URL(url + path);
-  const req = request({
-    host: u.hostname,
-    port: u.port,
-    path: u.pathname,
-    method: 'POST',
-    agent: false,
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'content-length': payload.length,
-      expect: '100-continue',
-    },
-  });
-  const continued = new Promise<void>((res) => req.once('continue', () => res()));
-  const response = new Promise<{ status: number; text: string } | { error: string }>((res) => {
-    req.on('error', (e: NodeJS.ErrnoException) => res({ error: e.code ?? e.message }));
-    req.on('response', (r) => {
-      let text = '';
-      r.on('data', (d: Buffer) => (text += d.toString()));
-      r.on('end', () => res({ status: r.statusCode ?? 0, text }));
-    });
-  });
-  req.flushHeaders();
-  return { continued, response, send: () => req.end(payload) };
-}
+import { dribble, heldRequest, watchedSocket, within } from './http-raw.js';
 
 test('SIGTERM with silent, slowloris and idle clients, and a request in flight: it finishes, exit 0', async () => {
   // Header and request timeouts far beyond the test: only the shutdown may close these.

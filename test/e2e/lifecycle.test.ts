@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'node:http';
+import { heldRequest } from './http-raw.js';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
@@ -237,7 +237,7 @@ describe('stopping', () => {
       // Each request's headers reach the node (it answers "100 Continue") before SIGTERM; the
       // bodies follow after the node has begun to stop: the requests are in flight, provably.
       const pending = Array.from({ length: 50 }, (_, i) =>
-        heldRequest(node, `/v1/keys/${k.id}/sign`, { digest: hex(digestOf(i)) }),
+        heldRequest(node.url, node.adminToken, `/v1/keys/${k.id}/sign`, { digest: hex(digestOf(i)) }),
       );
       await Promise.all(pending.map((p) => p.continued));
       node.proc.kill('SIGTERM');
@@ -252,6 +252,7 @@ describe('stopping', () => {
       for (const p of pending) p.send();
       const answers = await Promise.all(pending.map((p) => p.response));
       answers.forEach((a, i) => {
+        assert.ok('status' in a, `request ${i}: ${JSON.stringify(a)}`);
         assert.equal(a.status, 200, `request ${i}: ${a.text}`);
         const sig = (JSON.parse(a.text) as { signature: string }).signature;
         assert.equal(sig, hex(secp256k1.sign(digestOf(i), priv, { prehash: false })), `request ${i}`);
@@ -474,36 +475,6 @@ describe('a sealed node (no --dev)', () => {
 
 function digestOf(i: number): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`in flight ${i}`).digest());
-}
-
-/** A POST whose headers go now and whose body waits for send(); `continued` resolves on "100 Continue". */
-function heldRequest(node: TestNode, path: string, body: unknown) {
-  const payload = Buffer.from(JSON.stringify(body));
-  const u = new URL(node.url + path);
-  const req = request({
-    host: u.hostname,
-    port: u.port,
-    path: u.pathname,
-    method: 'POST',
-    agent: false,
-    headers: {
-      authorization: `Bearer ${node.adminToken}`,
-      'content-type': 'application/json',
-      'content-length': payload.length,
-      expect: '100-continue',
-    },
-  });
-  const continued = new Promise<void>((res) => req.once('continue', () => res()));
-  const response = new Promise<{ status: number; text: string }>((res, rej) => {
-    req.on('error', rej);
-    req.on('response', (r) => {
-      let text = '';
-      r.on('data', (d: Buffer) => (text += d.toString()));
-      r.on('end', () => res({ status: r.statusCode ?? 0, text }));
-    });
-  });
-  req.flushHeaders();
-  return { continued, response, send: () => req.end(payload) };
 }
 
 interface Operation {

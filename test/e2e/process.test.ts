@@ -69,6 +69,22 @@ async function droppedLines(url: string): Promise<number> {
   return Number(m[1]);
 }
 
+/** With its stderr gone, the node answers, drops and counts its log lines, and SIGTERM exits 0. */
+async function servesWithoutStderr(dir: string, n: Spawned): Promise<void> {
+  try {
+    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+    await makeLogs(n.url, token);
+    // A line on demand: the node logs that it ignored the signal, to a stream that is gone.
+    n.proc.kill('SIGUSR1');
+    await waitFor('the line to be dropped', async () => (await droppedLines(n.url)) > 0);
+    // The SIGTERM line goes the same way; the node still stops cleanly.
+    n.proc.kill('SIGTERM');
+    assert.equal(await n.exited, 0);
+  } finally {
+    n.proc.kill('SIGKILL');
+  }
+}
+
 test('stderr on /dev/full: the node serves, counts the dropped lines, and SIGTERM exits 0', async () => {
   const dir = tempDir();
   const fd = openSync('/dev/full', 'w');
@@ -78,34 +94,14 @@ test('stderr on /dev/full: the node serves, counts the dropped lines, and SIGTER
   } finally {
     closeSync(fd);
   }
-  try {
-    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
-    await makeLogs(n.url, token);
-    n.proc.kill('SIGUSR1');
-    await waitFor('the line to be dropped', async () => (await droppedLines(n.url)) > 0);
-    n.proc.kill('SIGTERM');
-    assert.equal(await n.exited, 0);
-  } finally {
-    n.proc.kill('SIGKILL');
-  }
+  await servesWithoutStderr(dir, n);
 });
 
 test('stderr a pipe closed by its reader: the node serves and SIGTERM exits 0', async () => {
   const dir = tempDir();
   const n = await spawnNode(dir, 'pipe');
-  try {
-    n.proc.stderr!.destroy();
-    const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
-    await makeLogs(n.url, token);
-    // A line on demand: the node logs that it ignored the signal, to a pipe nobody reads.
-    n.proc.kill('SIGUSR1');
-    await waitFor('the line to be dropped', async () => (await droppedLines(n.url)) > 0);
-    // The SIGTERM line goes the same way; the node still stops cleanly.
-    n.proc.kill('SIGTERM');
-    assert.equal(await n.exited, 0);
-  } finally {
-    n.proc.kill('SIGKILL');
-  }
+  n.proc.stderr!.destroy();
+  await servesWithoutStderr(dir, n);
 });
 
 test('a second node on the same data dir is refused with one line naming it; kill -9 leaves no lock', async () => {
