@@ -20,7 +20,11 @@ let keyId: string;
 let address: string;
 
 before(async () => {
-  node = await startNode();
+  // Idle keep-alive connections are kept for a minute here: fetch pools them across the long
+  // requests of these tests, and a node closing one just as the pool reuses it (the 5 s default,
+  // easily reached on a loaded machine) fails a POST that never reached the node. The idle bound
+  // itself is tested in http-limits.test.ts.
+  node = await startNode({ args: ['--idle-timeout', '60'] });
   const r = await node.api<{ id: string; addresses: { ethereum: string } }>('POST', '/v1/keys/import', {
     name: 'bounded-work',
     algorithm: 'secp256k1',
