@@ -1,13 +1,15 @@
-// BIP39 mnemonic sentences (bitcoin/bips bip-0039.mediawiki), English wordlist only.
+// BIP39 mnemonic sentences (bitcoin/bips bip-0039.mediawiki), English wordlist only: the checks on
+// an imported mnemonic and passphrase, and their size bounds.
 //
-// - Generation: 256 bits of entropy → 24 words (the issue's "HD root with a fresh mnemonic").
 // - Validation: 12/15/18/21/24 known words whose last bits are SHA-256(entropy)'s first ENT/32
 //   bits; anything else is INVALID_REQUEST (unknown word, bad checksum, wrong count).
-// - Seed: PBKDF2-HMAC-SHA512(NFKD(mnemonic), "mnemonic" + NFKD(passphrase), 2048 rounds, 64 bytes).
 //
-// These run inside the enclave worker: the mnemonic and seed are secrets. Messages never echo the
+// Generation and the seed itself are the enclave's (src/enclave/crypto/hd.ts); the reference
+// versions that check it are a test oracle (test/hd/oracles/bip39.ts).
+//
+// These run inside the enclave worker: the mnemonic is a secret. Messages never echo the
 // mnemonic or any of its words (an "unknown word" error names the position, not the word).
-import { entropyToMnemonic, mnemonicToEntropy, mnemonicToSeedSync } from '@scure/bip39';
+import { mnemonicToEntropy } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { invalid } from '../errors.js';
 
@@ -16,29 +18,10 @@ export const MAX_MNEMONIC_LENGTH = 1024;
 /** BIP39 sets no limit; one keeps PBKDF2's input (and the request) bounded. */
 export const MAX_PASSPHRASE_LENGTH = 1024;
 const WORD_COUNTS = [12, 15, 18, 21, 24];
-const ENTROPY_LENGTHS = [16, 20, 24, 28, 32];
 const WORDS = new Set(english);
 // In /u mode a surrogate pair is one code point, so this matches only unpaired halves, which
 // have no UTF-8 encoding (BIP39 hashes UTF-8).
 const LONE_SURROGATE = /\p{Surrogate}/u;
-
-/** A fresh 24-word mnemonic (256 bits of entropy from the platform CSPRNG). */
-export function generateMnemonic(): string {
-  const entropy = new Uint8Array(32);
-  crypto.getRandomValues(entropy);
-  try {
-    return entropyToMnemonic(entropy, english);
-  } finally {
-    entropy.fill(0);
-  }
-}
-
-/** Entropy (16–32 bytes, a multiple of 4) → mnemonic. For tests and for storing entropy compactly. */
-export function entropyToMnemonicEnglish(entropy: Uint8Array): string {
-  if (!(entropy instanceof Uint8Array) || !ENTROPY_LENGTHS.includes(entropy.length))
-    throw invalid('entropy must be 16, 20, 24, 28 or 32 bytes');
-  return entropyToMnemonic(entropy, english);
-}
 
 /**
  * Check and canonicalise a mnemonic: NFKD, lower-case, words separated by single spaces (what
@@ -67,21 +50,6 @@ export function parseMnemonic(value: unknown, field = 'mnemonic'): string {
   return sentence;
 }
 
-/** Whether `value` is a valid English BIP39 mnemonic (after the same canonicalisation). */
-export function isValidMnemonic(value: unknown): boolean {
-  try {
-    parseMnemonic(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Mnemonic → entropy bytes (validated). The caller owns and should wipe the result. */
-export function mnemonicToEntropyBytes(value: unknown): Uint8Array {
-  return mnemonicToEntropy(parseMnemonic(value), english);
-}
-
 /** Check an optional BIP39 passphrase ("" when absent). */
 export function parsePassphrase(value: unknown, field = 'passphrase'): string {
   if (value === undefined || value === null) return '';
@@ -90,16 +58,4 @@ export function parsePassphrase(value: unknown, field = 'passphrase'): string {
     throw invalid(`${field} is longer than ${MAX_PASSPHRASE_LENGTH} characters`);
   if (LONE_SURROGATE.test(value)) throw invalid(`${field} is not well-formed Unicode`);
   return value;
-}
-
-/**
- * BIP39 seed (64 bytes) from a mnemonic and optional passphrase. The mnemonic is validated first:
- * BIP39 would derive a seed from any string, but a typo must not silently open an empty wallet.
- * The caller owns the seed and should wipe it after use.
- */
-export function mnemonicToSeed(mnemonic: unknown, passphrase?: unknown): Uint8Array {
-  const sentence = parseMnemonic(mnemonic);
-  const pass = parsePassphrase(passphrase);
-  // @scure/bip39 applies NFKD to both the sentence and the "mnemonic"+passphrase salt.
-  return mnemonicToSeedSync(sentence, pass);
 }

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 import { keyAddresses } from '../../src/chains/addresses.js';
-import { deriveSecp256k1 } from '../../src/hd/bip32.js';
-import { mnemonicToSeed } from '../../src/hd/bip39.js';
+import { deriveSecp256k1 } from '../hd/oracles/bip32.js';
+import { mnemonicToSeed } from '../hd/oracles/bip39.js';
 
 const ABANDON =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';

@@ -12,8 +12,9 @@ import assert from 'node:assert/strict';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { Transaction } from '@scure/btc-signer/transaction.js';
 import { base64 } from '@scure/base';
-import { mnemonicToSeed } from '../../src/hd/bip39.js';
-import { deriveSecp256k1, encodeXprv, encodeXpub } from '../../src/hd/bip32.js';
+import { encodeXpub } from '../../src/hd/bip32.js';
+import { mnemonicToSeed } from '../hd/oracles/bip39.js';
+import { deriveSecp256k1, encodeXprv } from '../hd/oracles/bip32.js';
 import {
   applyPsbtSignatures,
   bitcoinAddresses,

@@ -9,7 +9,7 @@ import * as ecc from 'tiny-secp256k1';
 import { HDKey } from '@scure/bip32';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { mnemonicToSeed } from '../../src/hd/bip39.js';
+import { mnemonicToSeed } from '../hd/oracles/bip39.js';
 import { parsePath } from '../../src/hd/path.js';
 import {
   applyPsbtSignatures,

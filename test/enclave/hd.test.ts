@@ -29,7 +29,8 @@ import {
 } from '../../src/enclave/crypto/hd.js';
 import { taprootOutputKey } from '../../src/enclave/crypto/secp256k1.js';
 import { createSoftwareEnclave, type SoftwareEnclave } from '../../src/enclave/software/pool.js';
-import { deriveEd25519, deriveSecp256k1, encodeXpub, hdMasterFingerprint } from '../../src/hd/index.js';
+import { encodeXpub } from '../../src/hd/bip32.js';
+import { deriveEd25519, deriveSecp256k1, hdMasterFingerprint } from '../hd/oracles/index.js';
 import { HARDENED_OFFSET, parsePath } from '../../src/hd/path.js';
 import { bitcoinAddresses } from '../../src/chains/bitcoin/address.js';
 import { ethereumAddress } from '../../src/chains/ethereum/address.js';

@@ -9,10 +9,9 @@ import {
   isValidMnemonic,
   mnemonicToEntropyBytes,
   mnemonicToSeed,
-  parseMnemonic,
-  parsePassphrase,
-} from '../../src/hd/bip39.js';
-import { deriveSecp256k1, encodeXprv } from '../../src/hd/bip32.js';
+} from './oracles/bip39.js';
+import { parseMnemonic, parsePassphrase } from '../../src/hd/bip39.js';
+import { deriveSecp256k1, encodeXprv } from './oracles/bip32.js';
 import { assertKeymeshError, hex, unhex } from '../chains/_assert.js';
 
 const TREZOR: [string, string, string, string][] = [

@@ -4,8 +4,8 @@
 // keys are the 32 bytes after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveEd25519, ed25519MasterFingerprint, wipeSlip10Node } from '../../src/hd/slip10.js';
-import { deriveHdKey, hdMasterFingerprint } from '../../src/hd/index.js';
+import { deriveEd25519, ed25519MasterFingerprint, wipeSlip10Node } from './oracles/slip10.js';
+import { deriveHdKey, hdMasterFingerprint } from './oracles/index.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { assertKeymeshError, hex, unhex } from '../chains/_assert.js';
 import {

@@ -1,7 +1,7 @@
 // etcd store against REAL etcd processes (test/helpers/etcd.ts): the shared conformance suite on
 // one member, then what only a cluster shows: bounded failure instead of hangs, watch resume across
 // reconnects, kill -9 of members of a 3-member Raft cluster under write load with nothing
-// acknowledged lost, leases and leader election for the cluster layer.
+// acknowledged lost, and leases for the cluster layer.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KeymeshError } from '../../src/errors.js';
@@ -283,61 +283,6 @@ describe('etcd store', () => {
         );
       } finally {
         await s.close();
-      }
-    },
-  );
-
-  test(
-    'election: one leader at a time, the next takes over when it resigns or its lease ends',
-    { timeout: T },
-    async () => {
-      const ns = freshNs('elect');
-      const a = await openEtcdStore(single.endpoints, { namespace: ns });
-      const b = await openEtcdStore(single.endpoints, { namespace: ns });
-      const c = await openEtcdStore(single.endpoints, { namespace: ns });
-      try {
-        const la = await a.grantLease(2);
-        const lb = await b.grantLease(2);
-        const lc = await c.grantLease(2);
-        const leaderA = await a.campaign('signer', 'node-a', la);
-        assert.equal(leaderA.isLeader, true);
-        let bLeads = false;
-        const pb = b.campaign('signer', 'node-b', lb).then((l) => ((bLeads = true), l));
-        // b queues before c (the queue is ordered by the campaign keys' create revisions).
-        await eventually('b queued', async () =>
-          (await a.list('elections/signer/')).length === 2 ? true : undefined,
-        );
-        let cLeads = false;
-        const pc = c.campaign('signer', 'node-c', lc).then((l) => ((cLeads = true), l));
-        await sleep(300);
-        assert.equal(bLeads || cLeads, false);
-        assert.equal((await a.leader('signer'))?.value, 'node-a');
-        await leaderA.proclaim('node-a v2');
-        assert.equal((await c.leader('signer'))?.value, 'node-a v2');
-
-        await leaderA.resign();
-        assert.equal(leaderA.isLeader, false);
-        const leaderB = await pb;
-        assert.equal(cLeads, false);
-        assert.equal((await a.leader('signer'))?.value, 'node-b');
-        assert.ok(leaderB.revision > leaderA.revision, 'fencing token grows');
-        await assert.rejects(leaderA.proclaim('stale'), (e) => code(e) === 'CONFLICT');
-
-        await lb.revoke(); // b's node dies
-        const leaderC = await pc;
-        assert.equal(leaderB.isLeader, false);
-        assert.equal(leaderC.isLeader, true);
-        assert.equal((await a.leader('signer'))?.value, 'node-c');
-
-        const ac = new AbortController();
-        const pa = a.campaign('signer', 'node-a again', la, ac.signal);
-        ac.abort();
-        await assert.rejects(pa);
-        assert.equal((await a.leader('signer'))?.value, 'node-c');
-      } finally {
-        await a.close();
-        await b.close();
-        await c.close();
       }
     },
   );

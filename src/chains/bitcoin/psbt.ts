@@ -21,30 +21,42 @@
 // BIP341's vectors and bitcoinjs-lib). Legacy P2PKH digests too (cross-checked against
 // btc-signer's preimageLegacy, which reserializes the whole transaction per input).
 //
+// The parts: psbt/parse.ts reads and checks the PSBT (size, encoding, network), psbt/inputs.ts
+// decides which inputs a key can sign; this file plans the digests and applies the signatures.
+//
 // Everything in a PSBT is hostile input: size and counts are bounded, parse failures, inputs
 // without UTXO data, unknown sighash types and keys or paths of another network are INVALID_REQUEST
 // naming the input.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { base64 } from '@scure/base';
 import { Address, OutScript } from '@scure/btc-signer/payment.js';
-import { RawPSBTV0, RawPSBTV2 } from '@scure/btc-signer/psbt.js';
-import { getPrevOut, Transaction, type TxOpts } from '@scure/btc-signer/transaction.js';
-import { hash160, sha256 } from '@scure/btc-signer/utils.js';
+import { getPrevOut } from '@scure/btc-signer/transaction.js';
 import { invalid, KeymeshError } from '../../errors.js';
 import { verifyEcdsa, verifySchnorr } from '../public-ops.js';
-import { formatPath, HARDENED_OFFSET, MAX_PATH_DEPTH } from '../../hd/path.js';
+import { formatPath, MAX_PATH_DEPTH } from '../../hd/path.js';
 import { checkCompressedKey, taprootOutputKey } from './address.js';
-import {
-  keyFamily,
-  NETWORK_PARAMS,
-  XPUB_VERSION_FAMILY,
-  type BitcoinNetwork,
-  type KeyFamily,
-} from './network.js';
+import { NETWORK_PARAMS, type BitcoinNetwork } from './network.js';
 import { SighashCache } from './sighash.js';
+import {
+  classify,
+  decodeScript,
+  ecdsaKeyMatches,
+  eq,
+  taprootKeyMatches,
+  toHexStr,
+  type TweakMemo,
+} from './psbt/inputs.js';
+import {
+  checkNetwork,
+  decodeBase64,
+  libraryReason,
+  parsePsbt,
+  type Input,
+  type Output,
+} from './psbt/parse.js';
 
-/** Base64 text of at most 1 MiB (a PSBT of about 768 KiB). */
-export const MAX_PSBT_BASE64 = 1024 * 1024;
+export { MAX_PSBT_BASE64 } from './psbt/parse.js';
+
 export const MAX_PSBT_INPUTS = 1000;
 export const MAX_PSBT_OUTPUTS = 1000;
 
@@ -117,232 +129,8 @@ export interface PsbtSignature {
   recoveryId?: number;
 }
 
-// Parse options: keep fields we do not understand (a Signer must pass them on, BIP174), accept
-// outputs and inputs of any script (we only sign what we recognise). Script consistency
-// (redeemScript and witnessScript hashes, taproot commitments) is checked below for the inputs we
-// sign rather than by the parser for every input: the parser's taproot check costs a point
-// operation per input, whoever's it is.
-const TX_OPTS: TxOpts = {
-  unknown: 'ignore',
-  allowUnknownOutputs: true,
-  allowUnknownInputs: true,
-  allowUnknownVersion: true,
-  disableScriptCheck: true,
-};
-
-type Input = ReturnType<Transaction['getInput']>;
-type Output = ReturnType<Transaction['getOutput']>;
-
-const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-const toHexStr = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
-function decodeBase64(value: unknown): Uint8Array {
-  if (typeof value !== 'string') throw invalid('psbt must be a base64 string');
-  if (value.length > MAX_PSBT_BASE64)
-    throw invalid(`psbt is longer than ${MAX_PSBT_BASE64} base64 characters`);
-  if (value.length === 0 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value))
-    throw invalid('psbt must be standard base64 (A-Z a-z 0-9 + /, padded with =)');
-  let bytes: Uint8Array;
-  try {
-    bytes = base64.decode(value);
-  } catch {
-    throw invalid('psbt is not valid base64');
-  }
-  // BIP174: magic bytes "psbt" followed by the separator 0xff.
-  if (
-    bytes.length < 5 ||
-    bytes[0] !== 0x70 ||
-    bytes[1] !== 0x73 ||
-    bytes[2] !== 0x62 ||
-    bytes[3] !== 0x74 ||
-    bytes[4] !== 0xff
-  )
-    throw invalid('psbt does not start with the BIP174 magic bytes');
-  return bytes;
-}
-
-function libraryReason(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/\s+/g, ' ').slice(0, 160);
-}
-
-function parsePsbt(bytes: Uint8Array): Transaction {
-  try {
-    return Transaction.fromPSBT(bytes, TX_OPTS);
-  } catch (e) {
-    throw invalid(`psbt is not a valid BIP174 PSBT: ${libraryReason(e)}`);
-  }
-}
-
-/** Global xpubs (PSBT_GLOBAL_XPUB): their version bytes name a network. */
-function globalXpubVersions(bytes: Uint8Array): number[] {
-  let raw: { global: { xpub?: [{ version: number }, unknown][] } };
-  try {
-    raw = RawPSBTV0.decode(bytes) as typeof raw;
-  } catch {
-    try {
-      raw = RawPSBTV2.decode(bytes) as typeof raw;
-    } catch {
-      return [];
-    }
-  }
-  return (raw.global.xpub ?? []).map(([x]) => x.version);
-}
-
-// BIP44-family purposes whose second level is a SLIP-44 coin type (0' bitcoin, 1' every testnet).
-const COIN_TYPE_PURPOSES = new Set([44, 45, 48, 49, 84, 86].map((p) => p + HARDENED_OFFSET));
-
-function pathFamily(path: readonly number[]): KeyFamily | 'other' | undefined {
-  if (path.length < 2 || !COIN_TYPE_PURPOSES.has(path[0]!)) return undefined;
-  if (path[1] === HARDENED_OFFSET) return 'main';
-  if (path[1] === HARDENED_OFFSET + 1) return 'test';
-  return 'other';
-}
-
-function checkNetwork(bytes: Uint8Array, inputs: Input[], outputs: Output[], network: BitcoinNetwork): void {
-  const want = keyFamily(network);
-  for (const v of globalXpubVersions(bytes)) {
-    const fam = XPUB_VERSION_FAMILY.get(v);
-    if (fam !== undefined && fam !== want)
-      throw invalid(
-        `psbt has a global extended public key for ${fam === 'main' ? 'mainnet' : 'a test network'}, not ${network}`,
-      );
-  }
-  const check = (where: string, paths: (readonly number[])[]) => {
-    for (const p of paths) {
-      const fam = pathFamily(p);
-      if (fam === undefined || fam === want) continue;
-      const shown = p.length <= MAX_PATH_DEPTH ? formatPath(p) : 'a derivation path';
-      throw invalid(
-        fam === 'other'
-          ? `psbt ${where} has ${shown}, whose coin type is not Bitcoin's`
-          : `psbt ${where} has ${shown}, a ${fam === 'main' ? 'mainnet' : 'test network'} path, not ${network}`,
-      );
-    }
-  };
-  const derPaths = (x: Input | Output) => [
-    ...(x.bip32Derivation ?? []).map(([, d]) => d.path),
-    ...(x.tapBip32Derivation ?? []).map(([, d]) => d.der.path),
-  ];
-  inputs.forEach((inp, i) => check(`input ${i}`, derPaths(inp)));
-  outputs.forEach((out, i) => check(`output ${i}`, derPaths(out)));
-}
-
 function isFinalized(input: Input): boolean {
   return !!(input.finalScriptSig?.length || input.finalScriptWitness?.length);
-}
-
-interface Classified {
-  kind: PsbtInputKind;
-  /** For key-hash kinds: the 20-byte HASH160 the key must match. */
-  keyHash?: Uint8Array;
-  /** For P2WSH kinds: the witness script and the keys it names. */
-  witnessScript?: Uint8Array;
-  scriptKeys?: Uint8Array[];
-  scriptKeyHash?: Uint8Array;
-  /** For P2TR: the 32-byte output key. */
-  outputKey?: Uint8Array;
-}
-
-type DecodedScript = ReturnType<typeof OutScript.decode>;
-
-function decodeScript(script: Uint8Array | undefined): DecodedScript | undefined {
-  if (!script) return undefined;
-  try {
-    return OutScript.decode(script) as DecodedScript;
-  } catch {
-    return undefined;
-  }
-}
-
-function classifyWitnessScript(
-  index: number,
-  kind: 'p2wsh' | 'p2sh-p2wsh',
-  programHash: Uint8Array,
-  ws: Uint8Array | undefined,
-): Classified | undefined {
-  if (!ws) return undefined;
-  // BIP141: the P2WSH program is SHA256(witnessScript).
-  if (!eq(sha256(ws), programHash))
-    throw invalid(`psbt input ${index} has a witnessScript that does not match its output`);
-  const s = decodeScript(ws);
-  if (!s) return undefined;
-  if (s.type === 'ms') return { kind, witnessScript: ws, scriptKeys: s.pubkeys };
-  if (s.type === 'pk') return { kind, witnessScript: ws, scriptKeys: [s.pubkey] };
-  if (s.type === 'pkh') return { kind, witnessScript: ws, scriptKeyHash: s.hash };
-  return undefined;
-}
-
-/** What kind of input this is, if it is one we can sign. */
-function classify(index: number, input: Input, prevScript: Uint8Array): Classified | undefined {
-  const s = decodeScript(prevScript);
-  if (!s) return undefined;
-  switch (s.type) {
-    case 'wpkh':
-      return { kind: 'p2wpkh', keyHash: s.hash };
-    case 'tr':
-      return { kind: 'p2tr', outputKey: s.pubkey };
-    case 'wsh':
-      return classifyWitnessScript(index, 'p2wsh', s.hash, input.witnessScript);
-    case 'pkh':
-      // Legacy sighashes do not commit to the amount: sign only with the full previous tx.
-      return input.nonWitnessUtxo ? { kind: 'p2pkh', keyHash: s.hash } : undefined;
-    case 'sh': {
-      if (!input.redeemScript) return undefined;
-      // BIP16: the P2SH hash is HASH160(redeemScript).
-      if (!eq(hash160(input.redeemScript), s.hash))
-        throw invalid(`psbt input ${index} has a redeemScript that does not match its output`);
-      const r = decodeScript(input.redeemScript);
-      if (r?.type === 'wpkh') return { kind: 'p2sh-p2wpkh', keyHash: r.hash };
-      if (r?.type === 'wsh') return classifyWitnessScript(index, 'p2sh-p2wsh', r.hash, input.witnessScript);
-      return undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-function ecdsaKeyMatches(c: Classified, pub: Uint8Array): boolean {
-  if (pub.length !== 33) return false; // segwit v0 requires compressed keys (BIP143 policy)
-  if (c.keyHash) return eq(hash160(pub), c.keyHash);
-  if (c.scriptKeys) return c.scriptKeys.some((k) => eq(k, pub));
-  if (c.scriptKeyHash) return eq(hash160(pub), c.scriptKeyHash);
-  return false;
-}
-
-// Output keys by internal key and merkle root, per plan: lifting an x-only key costs a modular
-// square root (the dominant cost of planning large taproot PSBTs), and inputs often share keys.
-type TweakMemo = Map<string, Uint8Array | null>;
-
-function outputKeyOf(memo: TweakMemo, xonly: Uint8Array, root: Uint8Array | undefined): Uint8Array | null {
-  const k = toHexStr(xonly) + (root ? toHexStr(root) : '');
-  let v = memo.get(k);
-  if (v === undefined) {
-    try {
-      v = taprootOutputKey(xonly, root).outputKey;
-    } catch {
-      v = null;
-    }
-    memo.set(k, v);
-  }
-  return v;
-}
-
-function taprootKeyMatches(
-  c: Classified,
-  input: Input,
-  xonly: Uint8Array,
-  opts: PsbtPlanOptions,
-  memo: TweakMemo,
-): boolean {
-  // By default, key-path spends of BIP86 outputs only: the enclave's 'schnorr-taproot' applies the
-  // tweak with no script tree. An output with a script tree is signable on its key path only by
-  // an enclave that takes the merkle root (opts.scriptTreeKeyPath).
-  const root = input.tapMerkleRoot && input.tapMerkleRoot.length ? input.tapMerkleRoot : undefined;
-  if (root && !opts.scriptTreeKeyPath) return false;
-  if (input.tapInternalKey && !eq(input.tapInternalKey, xonly)) return false;
-  const q = outputKeyOf(memo, xonly, root);
-  return q !== null && eq(q, c.outputKey!);
 }
 
 /** Whether a key the enclave derived at a request's path is the one the request names. */

@@ -8,12 +8,13 @@
 //   SLIP-10      master: I = HMAC-SHA512("ed25519 seed", seed); child i (hardened only):
 //                         I = HMAC-SHA512(c, 0x00 ‖ k ‖ ser32(i)), k_i = I_L, c_i = I_R
 //
-// Why not src/hd (the tested library, @scure/bip32 and micro-key-producer): those compute every
-// intermediate public key in pure JavaScript, 3.2 ms for m/44'/60'/0'/0/0 (2.5 ms for a 4-level
-// Ed25519 path) on this host. Here the scalar addition and the few public keys BIP32 needs run on
-// libsecp256k1 (the native addon the signers already use) and the HMACs on OpenSSL: 116 µs for the
-// same secp256k1 path. test/enclave/hd.test.ts checks this module against src/hd on the BIP32 and
-// SLIP-10 vectors and on random seeds and paths, and against published addresses.
+// Why not the reference libraries (@scure/bip32 and micro-key-producer, now the test oracles in
+// test/hd/oracles): those compute every intermediate public key in pure JavaScript, 3.2 ms for
+// m/44'/60'/0'/0/0 (2.5 ms for a 4-level Ed25519 path) on this host. Here the scalar addition and
+// the few public keys BIP32 needs run on libsecp256k1 (the native addon the signers already use)
+// and the HMACs on OpenSSL: 116 µs for the same secp256k1 path. test/enclave/hd.test.ts checks this
+// module against those oracles on the BIP32 and SLIP-10 vectors and on random seeds and paths, and
+// against published addresses.
 //
 // Generation never makes the mnemonic a JavaScript string (strings cannot be wiped): entropy →
 // word indices → the sentence as bytes → PBKDF2, each buffer zeroed. An imported mnemonic arrives

@@ -1,4 +1,7 @@
-// SLIP-10 key derivation for Ed25519 (satoshilabs/slips slip-0010.md), via micro-key-producer.
+// Test oracle: SLIP-10 key derivation for Ed25519 (satoshilabs/slips slip-0010.md), via
+// micro-key-producer (a dev dependency for this alone). An independent reference for the enclave's
+// own derivation (src/enclave/crypto/hd.ts), checked itself against the SLIP's vectors
+// (test/hd/slip10.test.ts); nothing in src/ uses it.
 //
 // Master: I = HMAC-SHA512("ed25519 seed", seed); key = I[0..32], chain code = I[32..64].
 // Child (hardened only): I = HMAC-SHA512(chain code, 0x00 ‖ key ‖ ser32(index)).
@@ -7,10 +10,10 @@
 //
 // Sizes: private key 32 bytes (an RFC 8032 seed), public key 32 bytes (SLIP-10's test vectors
 // print it with a 0x00 prefix, 33 bytes), chain code 32 bytes, fingerprint 4 bytes of
-// HASH160(0x00 ‖ public key). Runs inside the enclave worker; intermediates are wiped.
+// HASH160(0x00 ‖ public key). Intermediates are wiped.
 import { HDKey } from 'micro-key-producer/slip10.js';
-import { invalid, KeymeshError } from '../errors.js';
-import { checkIndices, HARDENED_OFFSET, parsePath } from './path.js';
+import { invalid, KeymeshError } from '../../../src/errors.js';
+import { checkIndices, HARDENED_OFFSET, parsePath } from '../../../src/hd/path.js';
 
 export interface Slip10Node {
   depth: number;

@@ -1,11 +1,13 @@
-// HD wallets: one entry point per algorithm for the enclave worker. secp256k1 follows BIP32,
-// Ed25519 follows SLIP-10 (hardened steps only). P-256 HD keys are not offered (SLIP-10 defines
-// them, but no wallet Keymesh targets uses them), so they are UNSUPPORTED.
-import { KeymeshError } from '../errors.js';
+// Test oracle: HD wallets, one entry point per algorithm over the reference derivations here.
+// secp256k1 follows BIP32, Ed25519 follows SLIP-10 (hardened steps only). The enclave's own
+// derivation (src/enclave/crypto/hd.ts) is checked against it (test/enclave/hd.test.ts). P-256 HD
+// keys are not offered (SLIP-10 defines them, but no wallet Keymesh targets uses them), so they
+// are UNSUPPORTED.
+import { KeymeshError } from '../../../src/errors.js';
 import { deriveSecp256k1, masterFingerprint } from './bip32.js';
 import { deriveEd25519, ed25519MasterFingerprint, wipeSlip10Node } from './slip10.js';
 
-export * from './path.js';
+export * from '../../../src/hd/path.js';
 export * from './bip39.js';
 export * from './bip32.js';
 export * from './slip10.js';
