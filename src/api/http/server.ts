@@ -6,7 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../../core/core.js';
-import { type ErrorCode, isKeymeshError } from '../../errors.js';
+import { ERROR_TABLE, type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { rpcRoutes, type RpcOptions } from '../rpc/routes.js';
@@ -90,13 +90,6 @@ const KEY_USING = new Set([
 ]);
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
-
-/** Fixed messages where the library's own would quote the client's bytes back. */
-const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  MALFORMED_JSON: 'The request body is not valid JSON.',
-  PAYLOAD_TOO_LARGE: EDGE_ERROR.KM_ERR_BODY_TOO_LARGE.message,
-  UNSUPPORTED_MEDIA_TYPE: EDGE_ERROR.KM_ERR_UNSUPPORTED_MEDIA_TYPE.message,
-};
 
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
@@ -246,7 +239,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isKeymeshError(err)) {
-      if (STATUS[err.code] >= 500)
+      // What the caller is not shown (ERROR_TABLE exposeMessage) is in the log.
+      if (STATUS[err.code] >= 500 || !ERROR_TABLE[err.code].exposeMessage)
         req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
@@ -257,7 +251,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     if (edge) return reply.code(STATUS[edge.code]).send(errorBody(edge.code, edge.message));
     const code: ErrorCode | undefined =
       (err.code ? FASTIFY_CODES[err.code] : undefined) ?? (err.validation ? 'INVALID_REQUEST' : undefined);
-    if (code) return reply.code(STATUS[code]).send(errorBody(code, FIXED_MESSAGES[code] ?? err.message));
+    // A library's message may quote the client's bytes back: the code's fixed message instead.
+    if (code) return reply.code(STATUS[code]).send(errorBody(code, ERROR_TABLE[code].message));
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
       return reply.code(400).send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
     req.log.error({ err: describe(err) }, 'unexpected error');
