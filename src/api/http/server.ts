@@ -10,7 +10,7 @@ import { ERROR_TABLE, type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { rpcRoutes, type RpcOptions } from '../rpc/routes.js';
-import { EDGE_ERROR, errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { EDGE_ERROR, errorBody, FASTIFY_CODES, openApiErrors, STATUS } from './errors.js';
 import { BODY_LIMIT, bodyRules } from './body.js';
 import {
   Connections,
@@ -91,6 +91,9 @@ const KEY_USING = new Set([
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** What the body rules (body.ts) may refuse on any route that takes a body. */
+const bodyRefusals = () => openApiErrors('PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
+
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const timeouts = timeoutOptions(limits);
@@ -169,7 +172,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const response = route.schema?.response as Record<string, unknown> | undefined;
     if (response && methods.some((m) => BODY_METHODS.has(m)))
-      for (const status of ['413', '415']) response[status] ??= { description: 'Error', $ref: 'Error#' };
+      for (const [status, r] of Object.entries(bodyRefusals())) response[status] ??= r;
   });
   let closing = false;
   app.addHook('preClose', async () => {
