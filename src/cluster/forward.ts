@@ -103,6 +103,17 @@ class AttemptError extends Error {
   }
 }
 
+/**
+ * The peer's certificate is not the node meant (checkServerIdentity): TLS stops before any byte of
+ * the request is sent. Node emits this very object as the request's error, so it is told by its
+ * class, never by its message.
+ */
+class PeerIdentityError extends Error {
+  constructor(readonly problem: string) {
+    super(`peer identity: ${problem}`);
+  }
+}
+
 function subjectCn(cert: PeerCertificate | undefined): string | undefined {
   const cn: unknown = cert?.subject?.CN;
   return typeof cn === 'string' ? cn : undefined; // several CNs: an array, refused
@@ -304,7 +315,7 @@ export class Forwarder {
         // node id, not the host name the endpoint happens to use.
         checkServerIdentity: (_host, cert) => {
           const problem = identityProblem(cert, nodeId, 'server');
-          return problem ? new Error(`peer identity: ${problem}`) : undefined;
+          return problem ? new PeerIdentityError(problem) : undefined;
         },
       });
       const total = setTimeout(
@@ -331,7 +342,7 @@ export class Forwarder {
       r.on('error', (e: NodeJS.ErrnoException) => {
         const code = e.code ?? '';
         const tlsRefused =
-          code.startsWith('ERR_SSL_') || NOT_SENT_CODES.has(code) || /peer identity/.test(e.message);
+          code.startsWith('ERR_SSL_') || NOT_SENT_CODES.has(code) || e instanceof PeerIdentityError;
         finish(
           new AttemptError(!sent || tlsRefused ? 'not_sent' : 'unknown', code || e.message.slice(0, 120)),
         );
