@@ -1,7 +1,8 @@
 // The cluster Store on etcd v3 (npm `etcd3` client). Owns the mapping of the Store interface onto
-// etcd's KV, Txn and Watch APIs, the key namespace, error mapping, and the extras the cluster
-// layer builds on (leases, put-with-lease, leader election). No consensus of our own: revisions,
-// ordering and durability are etcd's (a resolved write is Raft-committed).
+// etcd's KV, Txn and Watch APIs, the key namespace, retries (what a failure means is
+// etcd-failures.ts), and the extras the cluster layer builds on (leases, put-with-lease, leader
+// election). No consensus of our own: revisions, ordering and durability are etcd's (a resolved
+// write is Raft-committed).
 //
 // Why the client is wrapped as it is (etcd3@1 behaviour, read from its source):
 // - Its default fault handling retries any "recoverable" error up to 3 times on another member,
@@ -21,9 +22,7 @@
 //   reconnect and resume as above.
 import { performance } from 'node:perf_hooks';
 import {
-  ClientClosedError,
   Etcd3,
-  EtcdLeaseInvalidError,
   isRecoverableError,
   type IKeyValue,
   type IOptions,
@@ -32,6 +31,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import { KeymeshError, invalid } from '../errors.js';
+import { recognise } from './etcd-failures.js';
 import {
   MAX_LIST_BYTES,
   checkKey,
@@ -134,74 +134,6 @@ function watchBackoff(attempt = 0): WatchBackoff {
     duration: Math.min(1000, 50 * 2 ** attempt) * (0.75 + Math.random() / 2),
     next: () => watchBackoff(attempt + 1),
   } as unknown as WatchBackoff;
-}
-
-type Failure = 'closed' | 'retry' | 'ambiguous' | 'final';
-
-// Errors after which the request cannot have been applied: it never left this process, or etcd
-// refused it before proposing it to Raft.
-const NOT_SENT = [
-  /No connection established/i,
-  /ECONNREFUSED/,
-  /failed to connect/i,
-  /etcdserver: no leader/,
-  /raft proposal dropped/,
-  /etcdserver: too many requests/,
-  /etcdserver: not capable/,
-];
-// Refusals of the request itself (limits.ts checks first, so these mean etcd is configured tighter).
-const TOO_LARGE = [/request is too large/, /RESOURCE_EXHAUSTED|larger than max/i];
-const REFUSED_AS_INVALID = [
-  ...TOO_LARGE,
-  /too many operations in txn/,
-  /duplicate key given in txn/,
-  /key is not provided/,
-];
-
-function classify(e: unknown): Failure {
-  if (e instanceof ClientClosedError) return 'closed';
-  const msg = e instanceof Error ? e.message : String(e);
-  if (typeof e === 'object' && e !== null && (e as { isBrokenCircuitError?: boolean }).isBrokenCircuitError)
-    return 'retry';
-  if (REFUSED_AS_INVALID.some((re) => re.test(msg)) || e instanceof EtcdLeaseInvalidError) return 'final';
-  if (/database space exceeded/.test(msg)) return 'final';
-  if (NOT_SENT.some((re) => re.test(msg))) return 'retry';
-  // Everything else may have reached etcd: a lost reply, "leader changed", "request timed out",
-  // a deadline, and failures we do not recognise (claiming "not applied" could be a lie).
-  return 'ambiguous';
-}
-
-function toKeymesh(e: unknown, kind: 'read' | 'write', f: Failure): KeymeshError {
-  if (e instanceof KeymeshError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  if (f === 'closed') return closedError('etcd');
-  if (e instanceof EtcdLeaseInvalidError || /requested lease not found/.test(msg))
-    return new KeymeshError('CONFLICT', 'The lease has expired or was revoked.', {
-      cause: e,
-      details: { reason: 'lease_expired' },
-    });
-  if (TOO_LARGE.some((re) => re.test(msg)))
-    return new KeymeshError(
-      'INVALID_REQUEST',
-      'The request or its answer is larger than etcd accepts (check etcd --max-request-bytes).',
-      { cause: e },
-    );
-  if (REFUSED_AS_INVALID.some((re) => re.test(msg)))
-    return new KeymeshError('INVALID_REQUEST', 'etcd refused the request as invalid.', {
-      cause: e,
-      details: { etcd: msg.slice(0, 200) },
-    });
-  if (/database space exceeded/.test(msg))
-    return new KeymeshError('UNAVAILABLE', 'The etcd cluster is out of space (NOSPACE alarm).', { cause: e });
-  const details: Record<string, unknown> = { etcd: msg.slice(0, 200) };
-  if (kind === 'write' && f === 'ambiguous') details.outcome = 'unknown';
-  return new KeymeshError(
-    'UNAVAILABLE',
-    kind === 'write' && f === 'ambiguous'
-      ? 'The etcd cluster did not confirm the write; it may or may not have been applied.'
-      : 'The etcd cluster is unavailable.',
-    { cause: e, details },
-  );
 }
 
 export async function openEtcdStore(endpoints: string[], opts: EtcdStoreOptions = {}): Promise<EtcdStore> {
@@ -620,9 +552,9 @@ export class EtcdStore implements Store {
         return await fn({ deadline: Math.min(Date.now() + this.callTimeoutMs, until) });
       } catch (e) {
         if (this.closed) throw closedError(this.kind);
-        const f = classify(e);
+        const { failure: f, error } = recognise(e, kind);
         const retry = f === 'retry' || (f === 'ambiguous' && kind === 'read');
-        if (!retry || Date.now() + backoff >= until) throw toKeymesh(e, kind, f);
+        if (!retry || Date.now() + backoff >= until) throw error;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 500);
       }
