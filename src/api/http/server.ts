@@ -71,7 +71,7 @@ function openApiDescription(): string {
     '',
     'Extensions of the Keymesh API contract: any route may also answer, from the HTTP edge before the route runs,',
     ...[...rows].sort().map((k) => `- ${k}`),
-    '- 503 UNAVAILABLE when the node is stopping or a work pool is full (retry later).',
+    `- ${STATUS.UNAVAILABLE} UNAVAILABLE when the node is stopping or a work pool is full (retry later).`,
     'Connections are capped in all and per client address; past a cap a new connection is closed at once.',
   ].join('\n');
 }
@@ -186,7 +186,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     }
     if (closing) {
       reply.header('connection', 'close');
-      return reply.code(503).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
+      return reply.code(STATUS.UNAVAILABLE).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
     }
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -257,13 +257,15 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     // A library's message may quote the client's bytes back: the code's fixed message instead.
     if (code) return reply.code(STATUS[code]).send(errorBody(code, ERROR_TABLE[code].message));
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
-      return reply.code(400).send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
+      return reply
+        .code(STATUS.INVALID_REQUEST)
+        .send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
     req.log.error({ err: describe(err) }, 'unexpected error');
-    return reply
-      .code(500)
-      .send(errorBody('INTERNAL', `Internal error (request ${req.id}); see the node log.`));
+    return reply.code(STATUS.INTERNAL).send(errorBody('INTERNAL', ERROR_TABLE.INTERNAL.message));
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('NOT_FOUND', 'No such route.')));
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(STATUS.NOT_FOUND).send(errorBody('NOT_FOUND', 'No such route.')),
+  );
 
   systemRoutes(app, opts.core, opts.metrics);
   keyRoutes(app, opts.core);

@@ -209,7 +209,7 @@ export function rpcRoutes(
       }
       const chainId = requestChainId(req.query, nodeChainId);
       if (typeof chainId === 'string')
-        return send(reply, 400, errorResponse(null, rpcError('INVALID_REQUEST', chainId)));
+        return send(reply, STATUS.INVALID_REQUEST, errorResponse(null, rpcError('INVALID_REQUEST', chainId)));
       const outcomes = await Promise.all(
         calls.map((c, i) =>
           call(
