@@ -1,6 +1,7 @@
 // Typed errors with stable codes. Every failure Keymesh reports to a caller is a KeymeshError;
-// the HTTP edge maps `code` to a status in one table (api/http/errors.ts), never by message text.
-// Messages are for humans and must never contain secret material.
+// every interface maps `code` through the one error table (error-table.ts), never by message text.
+// Messages are for humans and must never contain secret material; whether a code's message may
+// reach a caller at all is the table's `exposeMessage`.
 
 export const ErrorCodes = [
   'INVALID_REQUEST', // malformed input: schema, hex, lengths, values
@@ -50,6 +51,8 @@ export const invalid = (msg: string, details?: Record<string, unknown>) =>
   new KeymeshError('INVALID_REQUEST', msg, details ? { details } : {});
 export const notFound = (what: string) => new KeymeshError('NOT_FOUND', `${what} not found`);
 export const conflict = (msg: string) => new KeymeshError('CONFLICT', msg);
+
+export { callerMessage, ERROR_TABLE, type ErrorRow } from './error-table.js';
 
 export function isKeymeshError(e: unknown): e is KeymeshError {
   return e instanceof KeymeshError;

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { join, resolve } from 'node:path';
+import { ERROR_TABLE, EXIT } from '../error-table.js';
+import type { ErrorCode } from '../errors.js';
 
 export class CliError extends Error {
   constructor(
@@ -26,10 +28,15 @@ export interface Client {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-/** Exit codes scripts can rely on. */
-export const EXIT = { error: 1, usage: 2, auth: 3, notFound: 4, conflict: 5, unavailable: 6 } as const;
+/** Exit codes scripts can rely on: per error code, from the error table (src/error-table.ts). */
+export { EXIT };
 
-function exitFor(status: number): number {
+/**
+ * The exit code for an error answer: the table's for a Keymesh error code; by status only for an
+ * answer without one (a proxy's, or a node too old to name a code the table knows).
+ */
+export function exitFor(status: number, code?: string): number {
+  if (code !== undefined && Object.hasOwn(ERROR_TABLE, code)) return ERROR_TABLE[code as ErrorCode].exit;
   if (status === 401 || status === 403) return EXIT.auth;
   if (status === 404) return EXIT.notFound;
   if (status === 409) return EXIT.conflict;
@@ -76,7 +83,7 @@ export function makeClient(flags: ClientFlags, env: NodeJS.ProcessEnv = process.
         } catch {
           // not a Keymesh error body; keep the raw start of it
         }
-        throw new CliError(message, exitFor(status), code);
+        throw new CliError(message, exitFor(status, code), code);
       }
       return (text ? JSON.parse(text) : undefined) as T;
     },

@@ -4,7 +4,7 @@
 // that is repeated in an adapter. Operations live one per file.
 import type { AuditEntry } from '../audit/chain.js';
 import { RefusalAggregator } from '../audit/refusals.js';
-import { invalid, isKeymeshError } from '../errors.js';
+import { ERROR_TABLE, invalid, isKeymeshError } from '../errors.js';
 import { authorize, type Caller, type Scope } from './auth/scopes.js';
 import type { CoreDeps, Credential, OpContext } from './context.js';
 import { createKey, type CreateKeyInput, importKey, type ImportKeyInput } from './keys/create.js';
@@ -88,7 +88,7 @@ export class Core {
       this.deps.metrics.unauthenticatedRefused?.();
       return;
     }
-    const denied = ['UNAUTHENTICATED', 'FORBIDDEN', 'INVALID_STATE', 'POLICY_DENIED'].includes(code);
+    const denied = ERROR_TABLE[code].audit === 'denied';
     try {
       await this.deps.audit.append({
         actor: caller?.actor ?? 'anonymous',

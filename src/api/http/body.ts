@@ -5,7 +5,7 @@
 // is closed after the answer rather than read any further.
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EDGE_ERROR } from './errors.js';
+import { EDGE_ERROR, STATUS } from './errors.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 /** How much of a refused body is read (and dropped) so that the client can read the answer. */
@@ -14,16 +14,18 @@ export const DRAIN_LIMIT = 16 * 1024 * 1024;
 /** A media type is JSON when it is application/json or a structured-syntax `+json` type. */
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/;
 
-/** An error Fastify hands to the error handlers (ours and the JSON-RPC scope's) by its code. */
+/**
+ * An error Fastify hands to the error handlers (ours and the JSON-RPC scope's) by its code; its
+ * status is the error table's for the Keymesh code the edge code stands for.
+ */
 class EdgeError extends Error {
-  constructor(
-    readonly code: keyof typeof EDGE_ERROR,
-    readonly statusCode: number,
-  ) {
+  readonly statusCode: number;
+  constructor(readonly code: keyof typeof EDGE_ERROR) {
     super(code);
+    this.statusCode = STATUS[EDGE_ERROR[code].code];
   }
 }
-const tooLarge = () => new EdgeError('KM_ERR_BODY_TOO_LARGE', 413);
+const tooLarge = () => new EdgeError('KM_ERR_BODY_TOO_LARGE');
 
 /**
  * Whether the request announces a body: a Content-Length above zero or any Transfer-Encoding. A
@@ -98,7 +100,7 @@ class BoundedBody extends Transform {
     try {
       this.utf8.decode(chunk, { stream: true });
     } catch {
-      return cb(new EdgeError('KM_ERR_BODY_INVALID_UTF8', 400));
+      return cb(new EdgeError('KM_ERR_BODY_INVALID_UTF8'));
     }
     cb(null, chunk);
   }
@@ -108,7 +110,7 @@ class BoundedBody extends Transform {
     try {
       this.utf8.decode(); // a multi-byte sequence cut off at the end
     } catch {
-      return cb(new EdgeError('KM_ERR_BODY_INVALID_UTF8', 400));
+      return cb(new EdgeError('KM_ERR_BODY_INVALID_UTF8'));
     }
     cb();
   }
@@ -128,14 +130,14 @@ export function bodyRules(app: FastifyInstance): void {
     const isJson = type === '' || JSON_MEDIA_TYPE.test(type);
     if (declared > DRAIN_LIMIT) {
       reply.header('connection', 'close');
-      throw isJson ? tooLarge() : new EdgeError('KM_ERR_UNSUPPORTED_MEDIA_TYPE', 415);
+      throw isJson ? tooLarge() : new EdgeError('KM_ERR_UNSUPPORTED_MEDIA_TYPE');
     }
     if (!isJson || declared > BODY_LIMIT) {
       const read = await drain(payload);
       if (read === undefined) reply.header('connection', 'close');
       // A DELETE (or any call) with a content type and an empty body has no body to refuse.
       if (read === 0) return Readable.from([]);
-      throw isJson ? tooLarge() : new EdgeError('KM_ERR_UNSUPPORTED_MEDIA_TYPE', 415);
+      throw isJson ? tooLarge() : new EdgeError('KM_ERR_UNSUPPORTED_MEDIA_TYPE');
     }
     const bounded = new BoundedBody(reply);
     payload.on('error', (e) => bounded.destroy(e));

@@ -1,30 +1,28 @@
-// The one table from error code to HTTP status, and the translation of Fastify's own errors
-// (bad JSON, schema failures, oversized bodies) into Keymesh codes. Decided by code, never by text.
+// The HTTP face of the error table (error-table.ts): the status per code, the OpenAPI error
+// responses per route, the error body, and the translation of Fastify's own errors (bad JSON,
+// schema failures, oversized bodies) into Keymesh codes. Decided by code, never by text.
+import { callerMessage, column, ERROR_TABLE } from '../../error-table.js';
 import type { ErrorCode } from '../../errors.js';
 
-export const STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
-  INVALID_REQUEST: 400,
-  MALFORMED_JSON: 400,
-  INVALID_KEY: 400,
-  UNSUPPORTED: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  POLICY_DENIED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  INVALID_STATE: 409,
-  PLACEMENT_UNSATISFIABLE: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  HEADERS_TOO_LARGE: 431,
-  REQUEST_TIMEOUT: 408,
-  EXPECTATION_FAILED: 417,
-  INTERNAL: 500,
-  ENCLAVE_FAILURE: 500,
-  AUDIT_UNAVAILABLE: 503,
-  NO_LIVE_REPLICA: 503,
-  UNAVAILABLE: 503,
-});
+export const STATUS: Readonly<Record<ErrorCode, number>> = column('http');
+
+/**
+ * A route's OpenAPI error responses, from the codes it may answer: one response per status, its
+ * description naming the codes, so that the document cannot drift from the table.
+ */
+export function openApiErrors(...codes: ErrorCode[]): Record<number, { description: string; $ref: string }> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERROR_TABLE[code].http;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, cs]) => [
+      status,
+      { description: `Error: ${cs.join(' or ')}`, $ref: 'Error#' },
+    ]),
+  );
+}
 
 /**
  * What the HTTP edge itself refuses (body rules in body.ts, framework and parser errors in
@@ -64,4 +62,7 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
-export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: { code, message } });
+/** The contract's error body; a message the table does not expose is replaced by the code's own. */
+export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({
+  error: { code, message: callerMessage(code, message) },
+});

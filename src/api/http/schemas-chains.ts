@@ -2,8 +2,18 @@
 // They describe shapes and bound sizes for the OpenAPI document; what a transaction, typed data or
 // PSBT means is checked by the chain libraries in the core, which name the offending field.
 
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: 'Error', $ref: 'Error#' }]));
+import { openApiErrors } from './errors.js';
+
+/** What every signing route may answer besides its result (statuses from the error table). */
+const signingErrors = () =>
+  openApiErrors(
+    'INVALID_REQUEST',
+    'UNAUTHENTICATED',
+    'FORBIDDEN',
+    'NOT_FOUND',
+    'INVALID_STATE',
+    'NO_LIVE_REPLICA',
+  );
 
 const idParam = {
   type: 'object',
@@ -89,7 +99,7 @@ export const chainSchemas = {
         },
         required: ['rawTransaction', 'hash', 'from'],
       },
-      ...errors(400, 401, 403, 404, 409, 503),
+      ...signingErrors(),
     },
   },
   ethereumMessage: {
@@ -109,7 +119,10 @@ export const chainSchemas = {
       required: ['message'],
       additionalProperties: false,
     },
-    response: { ...rsv, ...errors(400, 401, 403, 404, 409, 503) },
+    response: {
+      ...rsv,
+      ...signingErrors(),
+    },
   },
   ethereumTypedData: {
     tags: ['ethereum'],
@@ -127,7 +140,10 @@ export const chainSchemas = {
       required: ['typedData'],
       additionalProperties: false,
     },
-    response: { ...rsv, ...errors(400, 401, 403, 404, 409, 503) },
+    response: {
+      ...rsv,
+      ...signingErrors(),
+    },
   },
   bitcoinPsbt: {
     tags: ['bitcoin'],
@@ -152,7 +168,7 @@ export const chainSchemas = {
         },
         required: ['psbt', 'signedInputs'],
       },
-      ...errors(400, 401, 403, 404, 409, 503),
+      ...signingErrors(),
     },
   },
 } as const;

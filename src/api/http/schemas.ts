@@ -3,6 +3,7 @@
 // They bound every size; the core re-checks meaning (lengths of decoded bytes, key validity).
 
 import { ErrorCodes } from '../../errors.js';
+import { openApiErrors } from './errors.js';
 
 const hex = (maxBytes: number, description: string) => ({
   type: 'string',
@@ -105,8 +106,8 @@ const hdPath = {
     "HD roots: BIP32 path of the child key, e.g. m/44'/60'/0'/0/0 (' or h: hardened; m: the master)",
 };
 
-export const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: 'Error', $ref: 'Error#' }]));
+/** A route's error responses, by the codes it may answer (statuses from the error table). */
+export const errors = openApiErrors;
 
 export const schemas = {
   createKey: {
@@ -127,7 +128,17 @@ export const schemas = {
       required: ['name', 'algorithm'],
       additionalProperties: false,
     },
-    response: { 201: { $ref: 'Key#' }, ...errors(400, 401, 403, 409, 413) },
+    response: {
+      201: { $ref: 'Key#' },
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'CONFLICT',
+        'PLACEMENT_UNSATISFIABLE',
+        'PAYLOAD_TOO_LARGE',
+      ),
+    },
   },
   importKey: {
     tags: ['keys'],
@@ -151,7 +162,17 @@ export const schemas = {
       required: ['name', 'algorithm'],
       additionalProperties: false,
     },
-    response: { 201: { $ref: 'Key#' }, ...errors(400, 401, 403, 409, 413) },
+    response: {
+      201: { $ref: 'Key#' },
+      ...errors(
+        'INVALID_REQUEST',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'CONFLICT',
+        'PLACEMENT_UNSATISFIABLE',
+        'PAYLOAD_TOO_LARGE',
+      ),
+    },
   },
   listKeys: {
     tags: ['keys'],
@@ -172,14 +193,14 @@ export const schemas = {
         properties: { keys: { type: 'array', items: { $ref: 'Key#' } }, nextCursor: { type: 'string' } },
         required: ['keys'],
       },
-      ...errors(400, 401, 403),
+      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   getKey: {
     tags: ['keys'],
     summary: 'Get a key',
     params: idParam,
-    response: { 200: { $ref: 'Key#' }, ...errors(401, 403, 404) },
+    response: { 200: { $ref: 'Key#' }, ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') },
   },
   sign: {
     tags: ['keys'],
@@ -200,7 +221,15 @@ export const schemas = {
         properties: { signature: { type: 'string' }, recoveryId: { type: 'integer' } },
         required: ['signature'],
       },
-      ...errors(400, 401, 403, 404, 409, 503),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNSUPPORTED',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'NOT_FOUND',
+        'INVALID_STATE',
+        'NO_LIVE_REPLICA',
+      ),
     },
   },
   verify: {
@@ -220,7 +249,14 @@ export const schemas = {
     },
     response: {
       200: { type: 'object', properties: { valid: { type: 'boolean' } }, required: ['valid'] },
-      ...errors(400, 401, 403, 404, 409),
+      ...errors(
+        'INVALID_REQUEST',
+        'UNSUPPORTED',
+        'UNAUTHENTICATED',
+        'FORBIDDEN',
+        'NOT_FOUND',
+        'INVALID_STATE',
+      ),
     },
   },
   deriveKey: {
@@ -249,7 +285,7 @@ export const schemas = {
         },
         required: ['path', 'publicKey', 'addresses'],
       },
-      ...errors(400, 401, 403, 404, 409),
+      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE'),
     },
   },
   setState: {
@@ -262,13 +298,19 @@ export const schemas = {
       required: ['state'],
       additionalProperties: false,
     },
-    response: { 200: { $ref: 'Key#' }, ...errors(400, 401, 403, 404, 409) },
+    response: {
+      200: { $ref: 'Key#' },
+      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'),
+    },
   },
   destroyKey: {
     tags: ['keys'],
     summary: 'Destroy a key: its private material is erased; a tombstone remains',
     params: idParam,
-    response: { 200: { $ref: 'Key#' }, ...errors(401, 403, 404, 409) },
+    response: {
+      200: { $ref: 'Key#' },
+      ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'),
+    },
   },
   createToken: {
     tags: ['tokens'],
@@ -298,7 +340,7 @@ export const schemas = {
         properties: { id: { type: 'string' }, token: { type: 'string' } },
         required: ['id', 'token'],
       },
-      ...errors(400, 401, 403),
+      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   listTokens: {
@@ -325,14 +367,17 @@ export const schemas = {
         },
         required: ['tokens'],
       },
-      ...errors(401, 403),
+      ...errors('UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   revokeToken: {
     tags: ['tokens'],
     summary: 'Revoke a token at once',
     params: idParam,
-    response: { 204: { type: 'null', description: 'Revoked' }, ...errors(401, 403, 404) },
+    response: {
+      204: { type: 'null', description: 'Revoked' },
+      ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND'),
+    },
   },
   listAudit: {
     tags: ['audit'],
@@ -351,7 +396,7 @@ export const schemas = {
         properties: { entries: { type: 'array', items: { $ref: 'AuditEntry#' } } },
         required: ['entries'],
       },
-      ...errors(400, 401, 403),
+      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   health: {

@@ -6,11 +6,11 @@ import Fastify, { type FastifyError, type FastifyInstance, LogController } from 
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../../core/core.js';
-import { type ErrorCode, isKeymeshError } from '../../errors.js';
+import { ERROR_TABLE, type ErrorCode, isKeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
 import { newRequestId } from '../../util/ids.js';
 import { rpcRoutes, type RpcOptions } from '../rpc/routes.js';
-import { EDGE_ERROR, errorBody, FASTIFY_CODES, STATUS } from './errors.js';
+import { EDGE_ERROR, errorBody, FASTIFY_CODES, openApiErrors, STATUS } from './errors.js';
 import { BODY_LIMIT, bodyRules } from './body.js';
 import {
   Connections,
@@ -71,7 +71,7 @@ function openApiDescription(): string {
     '',
     'Extensions of the Keymesh API contract: any route may also answer, from the HTTP edge before the route runs,',
     ...[...rows].sort().map((k) => `- ${k}`),
-    '- 503 UNAVAILABLE when the node is stopping or a work pool is full (retry later).',
+    `- ${STATUS.UNAVAILABLE} UNAVAILABLE when the node is stopping or a work pool is full (retry later).`,
     'Connections are capped in all and per client address; past a cap a new connection is closed at once.',
   ].join('\n');
 }
@@ -91,12 +91,8 @@ const KEY_USING = new Set([
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** Fixed messages where the library's own would quote the client's bytes back. */
-const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  MALFORMED_JSON: 'The request body is not valid JSON.',
-  PAYLOAD_TOO_LARGE: EDGE_ERROR.KM_ERR_BODY_TOO_LARGE.message,
-  UNSUPPORTED_MEDIA_TYPE: EDGE_ERROR.KM_ERR_UNSUPPORTED_MEDIA_TYPE.message,
-};
+/** What the body rules (body.ts) may refuse on any route that takes a body. */
+const bodyRefusals = () => openApiErrors('PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
 
 export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
@@ -176,7 +172,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const response = route.schema?.response as Record<string, unknown> | undefined;
     if (response && methods.some((m) => BODY_METHODS.has(m)))
-      for (const status of ['413', '415']) response[status] ??= { description: 'Error', $ref: 'Error#' };
+      for (const [status, r] of Object.entries(bodyRefusals())) response[status] ??= r;
   });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -190,7 +186,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     }
     if (closing) {
       reply.header('connection', 'close');
-      return reply.code(503).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
+      return reply.code(STATUS.UNAVAILABLE).send(errorBody('UNAVAILABLE', 'The node is stopping.'));
     }
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -246,7 +242,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isKeymeshError(err)) {
-      if (STATUS[err.code] >= 500)
+      // What the caller is not shown (ERROR_TABLE exposeMessage) is in the log.
+      if (STATUS[err.code] >= 500 || !ERROR_TABLE[err.code].exposeMessage)
         req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);
       return reply.code(STATUS[err.code]).send(errorBody(err.code, err.shortMessage));
     }
@@ -257,15 +254,18 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     if (edge) return reply.code(STATUS[edge.code]).send(errorBody(edge.code, edge.message));
     const code: ErrorCode | undefined =
       (err.code ? FASTIFY_CODES[err.code] : undefined) ?? (err.validation ? 'INVALID_REQUEST' : undefined);
-    if (code) return reply.code(STATUS[code]).send(errorBody(code, FIXED_MESSAGES[code] ?? err.message));
+    // A library's message may quote the client's bytes back: the code's fixed message instead.
+    if (code) return reply.code(STATUS[code]).send(errorBody(code, ERROR_TABLE[code].message));
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
-      return reply.code(400).send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
+      return reply
+        .code(STATUS.INVALID_REQUEST)
+        .send(errorBody('INVALID_REQUEST', 'The request is malformed.'));
     req.log.error({ err: describe(err) }, 'unexpected error');
-    return reply
-      .code(500)
-      .send(errorBody('INTERNAL', `Internal error (request ${req.id}); see the node log.`));
+    return reply.code(STATUS.INTERNAL).send(errorBody('INTERNAL', ERROR_TABLE.INTERNAL.message));
   });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('NOT_FOUND', 'No such route.')));
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(STATUS.NOT_FOUND).send(errorBody('NOT_FOUND', 'No such route.')),
+  );
 
   systemRoutes(app, opts.core, opts.metrics);
   keyRoutes(app, opts.core);

@@ -1,43 +1,21 @@
-// The one table from Keymesh error code to JSON-RPC error code, beside the JSON-RPC 2.0 standard
-// codes. Decided by code, never by message text. Codes outside the standard range follow
-// EIP-1474 (-32001 resource not found, -32002 resource unavailable, -32003 transaction rejected,
-// -32005 limit exceeded) and EIP-1193 (4100 unauthorized, 4200 unsupported method); every error
-// also carries the Keymesh code and the HTTP status the REST API would answer, in `data`.
+// The JSON-RPC face of the error table (error-table.ts): the JSON-RPC code per Keymesh code, beside
+// the JSON-RPC 2.0 standard codes. Decided by code, never by message text. Every error also
+// carries the Keymesh code and the HTTP status the REST API would answer, in `data`.
+import { callerMessage, column } from '../../error-table.js';
 import type { ErrorCode } from '../../errors.js';
 import { STATUS } from '../http/errors.js';
 
-/** JSON-RPC 2.0 §5.1. */
-export const PARSE_ERROR = -32700;
-export const INVALID_REQUEST = -32600;
-export const METHOD_NOT_FOUND = -32601;
-export const INVALID_PARAMS = -32602;
-export const INTERNAL_ERROR = -32603;
+export {
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  PARSE_ERROR,
+} from '../../error-table.js';
 /** EIP-1193: the provider does not support the method (chain state, broadcasting: chain.ts). */
 export const UNSUPPORTED_METHOD = 4200;
 
-export const RPC_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
-  INVALID_REQUEST: INVALID_PARAMS,
-  MALFORMED_JSON: PARSE_ERROR,
-  INVALID_KEY: INVALID_PARAMS,
-  UNSUPPORTED: INVALID_PARAMS,
-  UNAUTHENTICATED: 4100,
-  FORBIDDEN: 4100,
-  POLICY_DENIED: -32003,
-  NOT_FOUND: -32001,
-  CONFLICT: -32002,
-  INVALID_STATE: -32002,
-  PLACEMENT_UNSATISFIABLE: -32002,
-  PAYLOAD_TOO_LARGE: -32005,
-  UNSUPPORTED_MEDIA_TYPE: INVALID_REQUEST,
-  HEADERS_TOO_LARGE: -32005,
-  REQUEST_TIMEOUT: -32002,
-  EXPECTATION_FAILED: INVALID_REQUEST,
-  INTERNAL: INTERNAL_ERROR,
-  ENCLAVE_FAILURE: INTERNAL_ERROR,
-  AUDIT_UNAVAILABLE: -32002,
-  NO_LIVE_REPLICA: -32002,
-  UNAVAILABLE: -32002,
-});
+export const RPC_CODE: Readonly<Record<ErrorCode, number>> = column('rpc');
 
 export interface RpcError {
   code: number;
@@ -46,7 +24,11 @@ export interface RpcError {
 }
 
 export function rpcError(code: ErrorCode, message: string): RpcError {
-  return { code: RPC_CODE[code], message, data: { code, status: STATUS[code] } };
+  return {
+    code: RPC_CODE[code],
+    message: callerMessage(code, message),
+    data: { code, status: STATUS[code] },
+  };
 }
 
 /** The standard errors that are about the JSON-RPC envelope rather than a Keymesh operation. */

@@ -13,7 +13,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Credential } from '../../core/context.js';
 import type { Core } from '../../core/core.js';
-import { isKeymeshError, type ErrorCode } from '../../errors.js';
+import { ERROR_TABLE, isKeymeshError, type ErrorCode } from '../../errors.js';
 import { credential } from '../http/credential.js';
 import { FASTIFY_CODES, STATUS } from '../http/errors.js';
 import { REFUSED, refusal, requestChainId } from './chain.js';
@@ -92,7 +92,8 @@ async function gate(
     return undefined;
   } catch (e) {
     if (isKeymeshError(e)) {
-      if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: 'gate' }, e.shortMessage);
+      if (STATUS[e.code] >= 500 || !ERROR_TABLE[e.code].exposeMessage)
+        req.log.error({ code: e.code, rpc: 'gate' }, e.shortMessage);
       return { error: rpcError(e.code, e.shortMessage), unauthenticated: e.code === 'UNAUTHENTICATED' };
     }
     req.log.error({ err: describe(e), rpc: 'gate' }, 'unexpected error');
@@ -131,7 +132,8 @@ async function call(c: CallContext, msg: unknown, req: FastifyRequest): Promise<
     return answer({ result: await method(c, (msg.params as unknown[] | undefined) ?? []) });
   } catch (e) {
     if (isKeymeshError(e)) {
-      if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
+      if (STATUS[e.code] >= 500 || !ERROR_TABLE[e.code].exposeMessage)
+        req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
       return answer({ error: rpcError(e.code, e.shortMessage) }, e.code === 'UNAUTHENTICATED');
     }
     req.log.error({ err: describe(e), rpc: msg.method }, 'unexpected error');
@@ -162,13 +164,8 @@ export function rpcRoutes(
     scope.setErrorHandler((err: FastifyError, req, reply) => {
       const code: ErrorCode = (err.code ? FASTIFY_CODES[err.code] : undefined) ?? 'INTERNAL';
       if (code === 'INTERNAL') req.log.error({ err: describe(err) }, 'unexpected error');
-      const message =
-        code === 'PAYLOAD_TOO_LARGE'
-          ? 'The request body is too large.'
-          : code === 'INTERNAL'
-            ? 'Internal error'
-            : 'Invalid Request';
-      return send(reply, STATUS[code], errorResponse(null, rpcError(code, message)));
+      // A library's message may quote the client's bytes back: the code's fixed message instead.
+      return send(reply, STATUS[code], errorResponse(null, rpcError(code, ERROR_TABLE[code].message)));
     });
 
     scope.post('/rpc', { schema: RPC_SCHEMA }, async (req, reply) => {
@@ -212,7 +209,7 @@ export function rpcRoutes(
       }
       const chainId = requestChainId(req.query, nodeChainId);
       if (typeof chainId === 'string')
-        return send(reply, 400, errorResponse(null, rpcError('INVALID_REQUEST', chainId)));
+        return send(reply, STATUS.INVALID_REQUEST, errorResponse(null, rpcError('INVALID_REQUEST', chainId)));
       const outcomes = await Promise.all(
         calls.map((c, i) =>
           call(

@@ -86,7 +86,7 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
         },
         response: {
           200: { type: 'object', properties: { removed: { type: 'string' } } },
-          ...errors(400, 401, 403, 404, 409),
+          ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
         },
       },
     },
