@@ -330,8 +330,7 @@ export class Forwarder {
       });
       r.on('error', (e: NodeJS.ErrnoException) => {
         const code = e.code ?? '';
-        const tlsRefused =
-          code.startsWith('ERR_SSL_') || NOT_SENT_CODES.has(code);
+        const tlsRefused = code.startsWith('ERR_SSL_') || NOT_SENT_CODES.has(code);
         finish(
           new AttemptError(!sent || tlsRefused ? 'not_sent' : 'unknown', code || e.message.slice(0, 120)),
         );
