@@ -63,6 +63,17 @@ export interface Credential {
   source?: string;
   /** The interface's schema check failed: refused with 400 once the caller is authorised. */
   inputError?: string;
+  /**
+   * The cluster node that sent this call on for its caller, as the peer channel authenticated it
+   * (mutual TLS). Such a call runs here or is declined; it is never sent on again.
+   */
+  forwardedBy?: string;
+  /** Filled in by the core for the adapter: which node executed a key-using call. */
+  trace?: CallTrace;
+}
+
+export interface CallTrace {
+  executedBy?: string;
 }
 
 export interface OpContext {

@@ -1,7 +1,20 @@
 // The HTTP request's credential, as the core expects it: the bearer token (if any) and the
 // request id that ties the audit entry to the log line, and the client's address.
 import type { FastifyRequest } from 'fastify';
-import type { Credential } from '../../core/context.js';
+import type { CallTrace, Credential } from '../../core/context.js';
+
+/** Per request: the peer that forwarded it (checked by server.ts), and what the core reports back. */
+const forwarded = new WeakMap<FastifyRequest, string>();
+const traces = new WeakMap<FastifyRequest, CallTrace>();
+
+/** Called once the peer listener has proven that `peer` sent this request on for its caller. */
+export function markForwarded(req: FastifyRequest, peer: string): void {
+  forwarded.set(req, peer);
+}
+
+export function traceOf(req: FastifyRequest): CallTrace | undefined {
+  return traces.get(req);
+}
 
 const BEARER_RE = /^Bearer ([\x21-\x7e]{1,256})$/;
 
@@ -11,7 +24,12 @@ export function credential(req: FastifyRequest): Credential {
   const inputError = req.validationError?.message;
   // The socket's peer address: the server trusts no proxy header, so a client cannot choose it.
   const source = req.socket?.remoteAddress;
+  let trace = traces.get(req);
+  if (!trace) traces.set(req, (trace = {}));
+  const forwardedBy = forwarded.get(req);
   return {
+    trace,
+    ...(forwardedBy !== undefined ? { forwardedBy } : {}),
     bearer: m ? m[1] : undefined,
     requestId: req.id,
     ...(source ? { source } : {}),

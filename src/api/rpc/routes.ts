@@ -28,10 +28,7 @@ import {
   type RpcError,
 } from './errors.js';
 import { type CallContext, METHODS, type RpcApi } from './methods.js';
-import type { ClusterRouting } from '../../cluster/routing.js';
-import { forwardKeyCall } from '../http/forwarding.js';
 import { DEFAULT_CHAIN_ID } from '../../config.js';
-import { KeymeshError } from '../../errors.js';
 
 /** Calls per batch: enough for any wallet, few enough that one request cannot queue a flood. */
 export const MAX_BATCH = 100;
@@ -148,13 +145,9 @@ function send(reply: FastifyReply, status: number, payload: unknown) {
     .send(JSON.stringify(payload));
 }
 
-export function rpcRoutes(
-  app: FastifyInstance,
-  core: Core,
-  routing?: ClusterRouting,
-  opts: RpcOptions = {},
-): void {
-  const api = routing ? clusterApi(core, routing) : core;
+export function rpcRoutes(app: FastifyInstance, core: Core, opts: RpcOptions = {}): void {
+  // In a cluster the core runs a signing call where the key is (its routing step): nothing here.
+  const api: RpcApi = core;
   const nodeChainId = opts.chainId ?? DEFAULT_CHAIN_ID;
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -228,55 +221,6 @@ export function rpcRoutes(
       return send(reply, status, batch ? responses : responses[0]);
     });
   });
-}
-
-/**
- * Cluster mode: the signing calls run where the key lives. The account lookup is answered here
- * (it reads only public data); a key this node holds no live replica of is signed by a holder
- * through the REST route of the same call, audited on both nodes under the call's request id.
- */
-function clusterApi(core: Core, routing: ClusterRouting): RpcApi {
-  const via = async <T>(
-    cred: Credential,
-    keyId: string,
-    rest: string,
-    input: unknown,
-    local: () => Promise<T>,
-  ): Promise<T> => {
-    const decision = await routing.route(keyId);
-    if (decision.local) return local();
-    const res = await forwardKeyCall(core, routing, decision.targets, {
-      keyId,
-      method: 'POST',
-      path: `/v1/keys/${encodeURIComponent(keyId)}/${rest}`,
-      body: JSON.stringify(input),
-      bearer: cred.bearer,
-      requestId: cred.requestId,
-      route: `/v1/keys/:id/${rest}`,
-    });
-    let body: unknown;
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    if (res.status < 400 && body !== undefined) return body as T;
-    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    if (typeof err?.code === 'string' && Object.hasOwn(STATUS, err.code) && typeof err.message === 'string')
-      throw new KeymeshError(err.code as ErrorCode, err.message);
-    throw new KeymeshError('UNAVAILABLE', `Node ${res.nodeId} gave no usable answer.`);
-  };
-  return {
-    authorizeSigner: (cred) => core.authorizeSigner(cred),
-    ethereumAccount: (cred, address, field) => core.ethereumAccount(cred, address, field),
-    ethereumAccounts: (cred) => core.ethereumAccounts(cred),
-    signEthereumTransaction: (cred, id, input) =>
-      via(cred, id, 'ethereum/transaction', input, () => core.signEthereumTransaction(cred, id, input)),
-    signEthereumMessage: (cred, id, input) =>
-      via(cred, id, 'ethereum/message', input, () => core.signEthereumMessage(cred, id, input)),
-    signEthereumTypedData: (cred, id, input) =>
-      via(cred, id, 'ethereum/typed-data', input, () => core.signEthereumTypedData(cred, id, input)),
-  };
 }
 
 /** An error's name, code and stack for the log; never request data. */
