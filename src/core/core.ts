@@ -8,6 +8,7 @@ import type { AuditEntry } from '../audit/chain.js';
 import { RefusalAggregator } from '../audit/refusals.js';
 import { invalid, isKeymeshError } from '../errors.js';
 import { isId } from '../util/ids.js';
+import { ApprovalPending, unwrap } from './pipeline/outcome.js';
 import { authorize, type Caller } from './auth/scopes.js';
 import { needsKeyMaterial, OPERATIONS, type OperationName } from './operations/table.js';
 import { type KeyRouter, placeCall } from './pipeline/route.js';
@@ -21,7 +22,7 @@ import { signWithKey, type SignAnswer } from './keys/sign.js';
 import { destroyKey, setKeyState } from './keys/state.js';
 import { verifyWithKey, type VerifyInput } from './keys/verify.js';
 import type { SignInput } from './keys/input.js';
-import { authenticate } from './tokens/authenticate.js';
+import { authenticate } from './auth/authenticate.js';
 import { registerReplicaHolder } from './keys/record.js';
 import { removeClusterNode } from './cluster/remove-node.js';
 import { createToken, type CreateTokenInput } from './tokens/create.js';
@@ -82,7 +83,7 @@ export class Core {
     const spec = OPERATIONS[call.op];
     let caller: Caller | undefined;
     try {
-      caller = await authenticate(this.deps.store, cred.bearer);
+      caller = await authenticate(this.deps.store, cred.principal);
       authorize(caller, spec.scope, spec.keyBound ? call.keyId : undefined);
       if (cred.inputError !== undefined) throw invalid(cred.inputError);
       // Routing only now, after authentication and authorisation: a caller without a valid token
@@ -90,14 +91,18 @@ export class Core {
       const router = this.router;
       const keyId = call.keyId;
       if (router && keyId !== undefined && isId(keyId) && needsKeyMaterial(spec, call.input)) {
-        const targets = await placeCall(router, keyId, cred.forwardedBy);
+        // A peer's call runs here or is declined (one hop).
+        const forwardedBy = cred.principal.kind === 'peer' ? cred.principal.nodeId : undefined;
+        const targets = await placeCall(router, keyId, forwardedBy);
         if (targets !== undefined)
           return (await this.onPeer(router, targets, cred, caller, { ...call, keyId })) as T;
         if (cred.trace) cred.trace.executedBy = router.selfId;
       }
       return await fn({ deps: this.deps, caller, requestId: cred.requestId });
     } catch (err) {
-      if (!fromPeer.has(err as object)) await this.auditFailure(cred, call, caller, err);
+      // A pending outcome is no failure; a peer's refusal was audited there and as the forward.
+      if (!(err instanceof ApprovalPending) && !fromPeer.has(err as object))
+        await this.auditFailure(cred, call, caller, err);
       throw err;
     }
   }
@@ -117,7 +122,7 @@ export class Core {
       operation: call.op,
       keyId: call.keyId,
       input: call.input,
-      bearer: cred.bearer,
+      principal: cred.principal,
       requestId: cred.requestId,
     });
     if (cred.trace) cred.trace.executedBy = answer.nodeId;
@@ -189,7 +194,9 @@ export class Core {
     return this.perform(cred, { op: 'key.get', keyId: id }, (ctx) => getKey(ctx, id));
   }
   sign(cred: Credential, id: string, input: SignInput): Promise<SignAnswer> {
-    return this.perform(cred, { op: 'key.sign', keyId: id, input }, (ctx) => signWithKey(ctx, id, input));
+    return this.perform(cred, { op: 'key.sign', keyId: id, input }, (ctx) =>
+      signWithKey(ctx, id, input).then(unwrap),
+    );
   }
   /** An HD root's child at `path`: public key, addresses, xpub (secp256k1). Audited as a use. */
   deriveKey(cred: Credential, id: string, path: unknown): Promise<DerivedView> {
@@ -214,7 +221,7 @@ export class Core {
     input: EthereumTransactionInput,
   ): Promise<SignedTransaction> {
     return this.perform(cred, { op: 'ethereum.transaction', keyId: id, input }, (ctx) =>
-      signEthereumTransaction(ctx, id, input),
+      signEthereumTransaction(ctx, id, input).then(unwrap),
     );
   }
   signEthereumMessage(
@@ -223,7 +230,7 @@ export class Core {
     input: EthereumMessageInput,
   ): Promise<{ signature: string }> {
     return this.perform(cred, { op: 'ethereum.message', keyId: id, input }, (ctx) =>
-      signEthereumMessage(ctx, id, input),
+      signEthereumMessage(ctx, id, input).then(unwrap),
     );
   }
   signEthereumTypedData(
@@ -232,12 +239,12 @@ export class Core {
     input: EthereumTypedDataInput,
   ): Promise<{ signature: string }> {
     return this.perform(cred, { op: 'ethereum.typed-data', keyId: id, input }, (ctx) =>
-      signEthereumTypedData(ctx, id, input),
+      signEthereumTypedData(ctx, id, input).then(unwrap),
     );
   }
   signBitcoinPsbt(cred: Credential, id: string, input: BitcoinPsbtInput): Promise<BitcoinPsbtAnswer> {
     return this.perform(cred, { op: 'bitcoin.psbt', keyId: id, input }, (ctx) =>
-      signBitcoinPsbt(ctx, id, input),
+      signBitcoinPsbt(ctx, id, input).then(unwrap),
     );
   }
   /** The Ethereum accounts this token signs for (JSON-RPC eth_accounts, account_list). */

@@ -37,7 +37,11 @@ function router(mode: 'peer' | 'local' | 'none') {
     execute: async (_targets, call) => {
       seen.executed.push(call);
       try {
-        const cred = { ...peerAdmin, requestId: call.requestId, forwardedBy: 'n1' };
+        // The peer's own admin token stands in for the caller's: the stores are separate.
+        const cred: Credential = {
+          principal: { kind: 'peer', nodeId: 'n1', onBehalfOf: peerAdmin.principal },
+          requestId: call.requestId,
+        };
         const value = await peer.core.sign(cred, call.keyId, call.input as { digest: string });
         return { nodeId: 'n2', ok: true, value };
       } catch (e) {
@@ -78,14 +82,16 @@ test('no valid token or no scope: refused before routing, no peer call', async (
   const { r, seen } = router('peer');
   here.core.useRouter(r);
   await assert.rejects(
-    here.core.sign({ bearer: undefined, requestId: 'r-none' }, key.id, { digest: DIGEST }),
+    here.core.sign({ principal: { kind: 'anonymous' }, requestId: 'r-none' }, key.id, { digest: DIGEST }),
     {
       code: 'UNAUTHENTICATED',
     },
   );
   const reader = await here.core.createToken(admin, { name: 'reader', scopes: ['keys:read'] });
   await assert.rejects(
-    here.core.sign({ bearer: reader.token, requestId: 'r-scope' }, key.id, { digest: DIGEST }),
+    here.core.sign({ principal: { kind: 'token', token: reader.token }, requestId: 'r-scope' }, key.id, {
+      digest: DIGEST,
+    }),
     {
       code: 'FORBIDDEN',
     },
@@ -111,7 +117,7 @@ test('a peer runs the call: its answer is the answer, audited here as a forward'
       operation: 'key.sign',
       keyId: pk.id,
       input: { digest: DIGEST },
-      bearer: admin.bearer,
+      principal: admin.principal,
       requestId: 'r-peer',
     },
   ]);
@@ -123,6 +129,8 @@ test('a peer runs the call: its answer is the answer, audited here as a forward'
     entries(peer, 'r-peer').map((e) => [e.action, e.outcome]),
     [['key.sign', 'allowed']],
   );
+  // The peer's audit names the principal: the caller, and the node it came through.
+  assert.match(entries(peer, 'r-peer')[0]!.actor, /^token:\S+ via node:n1$/);
   // A peer's refusal is this call's refusal, with its code; audited once here, as the forward.
   await peer.core.setKeyState(peerAdmin, pk.id, 'deactivated');
   await assert.rejects(here.core.sign({ ...admin, requestId: 'r-peer2' }, pk.id, { digest: DIGEST }), {
@@ -148,12 +156,35 @@ test('no live holder: the refusal is audited on this node under the caller', asy
   assert.match(a[0]!.actor, /^token:/);
 });
 
+test('principals: each kind has its authenticator; a peer cannot act for a peer', async () => {
+  const key = await here.core.createKey(admin, { name: 'k-principals', algorithm: 'secp256k1' });
+  here.core.useRouter(router('local').r);
+  const refused: [Credential['principal'], string][] = [
+    [{ kind: 'anonymous' }, 'UNAUTHENTICATED'],
+    [{ kind: 'token', token: 'kmt_nonsense' }, 'UNAUTHENTICATED'],
+    [{ kind: 'session', sessionId: 's' }, 'UNAUTHENTICATED'],
+    [{ kind: 'client-cert', subject: 'CN=x', fingerprint: '00' }, 'UNAUTHENTICATED'],
+    [{ kind: 'peer', nodeId: 'n2', onBehalfOf: { kind: 'anonymous' } }, 'UNAUTHENTICATED'],
+    [
+      { kind: 'peer', nodeId: 'n2', onBehalfOf: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal } },
+      'FORBIDDEN',
+    ],
+  ];
+  for (const [principal, code] of refused)
+    await assert.rejects(here.core.getKey({ principal, requestId: 'r-p' }, key.id), { code }, principal.kind);
+  assert.equal((await here.core.getKey(admin, key.id)).id, key.id);
+});
+
 test('a call a peer sent on runs here or is declined, never sent on again', async () => {
   const key = await here.core.createKey(admin, { name: 'k-fwd', algorithm: 'secp256k1' });
   const { r, seen } = router('peer');
   here.core.useRouter(r);
   const err = await here.core
-    .sign({ ...admin, requestId: 'r-fwd', forwardedBy: 'n3' }, key.id, { digest: DIGEST })
+    .sign(
+      { principal: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal }, requestId: 'r-fwd' },
+      key.id,
+      { digest: DIGEST },
+    )
     .then(
       () => undefined,
       (e: unknown) => e,
@@ -164,10 +195,15 @@ test('a call a peer sent on runs here or is declined, never sent on again', asyn
   // Local: runs here, and says so.
   here.core.useRouter(router('local').r);
   const trace: { executedBy?: string } = {};
-  await here.core.sign({ ...admin, requestId: 'r-local', forwardedBy: 'n3', trace }, key.id, {
-    digest: DIGEST,
-  });
+  await here.core.sign(
+    { principal: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal }, requestId: 'r-local', trace },
+    key.id,
+    {
+      digest: DIGEST,
+    },
+  );
   assert.equal(trace.executedBy, 'n1');
+  assert.match(entries(here, 'r-local')[0]!.actor, /^token:\S+ via node:n3$/);
   // verify without a path needs no material: never routed.
   const { r: r2, seen: seen2 } = router('none');
   here.core.useRouter(r2);

@@ -2,6 +2,7 @@
 // request id that ties the audit entry to the log line, and the client's address.
 import type { FastifyRequest } from 'fastify';
 import type { CallTrace, Credential } from '../../core/context.js';
+import { fromBearer } from '../../core/auth/principal.js';
 
 /** Per request: the peer that forwarded it (checked by server.ts), and what the core reports back. */
 const forwarded = new WeakMap<FastifyRequest, string>();
@@ -27,10 +28,11 @@ export function credential(req: FastifyRequest): Credential {
   let trace = traces.get(req);
   if (!trace) traces.set(req, (trace = {}));
   const forwardedBy = forwarded.get(req);
+  const caller = fromBearer(m ? m[1] : undefined);
   return {
     trace,
-    ...(forwardedBy !== undefined ? { forwardedBy } : {}),
-    bearer: m ? m[1] : undefined,
+    // Over the peer listener, a node proven by its certificate acts for the caller (server.ts).
+    principal: forwardedBy !== undefined ? { kind: 'peer', nodeId: forwardedBy, onBehalfOf: caller } : caller,
     requestId: req.id,
     ...(source ? { source } : {}),
     ...(inputError ? { inputError } : {}),

@@ -71,7 +71,7 @@ export function peerRouter(routing: ClusterRouting): KeyRouter {
       if (!rest) throw new KeymeshError('INTERNAL', `${call.operation} cannot run on a peer.`);
       const res = await routing.forward(targets, {
         ...rest(call.keyId, call.input),
-        ...(call.bearer !== undefined ? { authorization: `Bearer ${call.bearer}` } : {}),
+        ...(call.principal.kind === 'token' ? { authorization: `Bearer ${call.principal.token}` } : {}),
         requestId: call.requestId,
       });
       return peerAnswer(res);

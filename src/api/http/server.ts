@@ -23,6 +23,7 @@ import {
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
 import { markForwarded, traceOf } from './credential.js';
 import { wasDeclined } from '../../core/pipeline/route.js';
+import { ApprovalPending } from '../../core/pipeline/outcome.js';
 import { OPERATIONS, type OperationName } from '../../core/operations/table.js';
 
 declare module 'fastify' {
@@ -222,6 +223,11 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // Declined before acting: the sending node may try another holder.
     if (wasDeclined(err)) reply.header(HEADER_FORWARD_REFUSED, '1');
+    // Not a failure: the signature waits for an approval (pipeline/outcome.ts).
+    if ((err as unknown) instanceof ApprovalPending) {
+      const { approvalId, operation, keyId } = (err as unknown as ApprovalPending).outcome;
+      return reply.code(202).send({ status: 'pending', approvalId, operation, keyId });
+    }
     if (isKeymeshError(err)) {
       if (STATUS[err.code] >= 500)
         req.log.error({ code: err.code, cause: describe(err.cause) }, err.shortMessage);

@@ -13,6 +13,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Credential } from '../../core/context.js';
 import type { Core } from '../../core/core.js';
+import { ApprovalPending } from '../../core/pipeline/outcome.js';
 import { isKeymeshError, type ErrorCode } from '../../errors.js';
 import { credential } from '../http/credential.js';
 import { FASTIFY_CODES, STATUS } from '../http/errors.js';
@@ -50,7 +51,17 @@ const RPC_SCHEMA = {
 } as const;
 
 type Id = string | number | null;
-type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError });
+/**
+ * A signature waiting for an approval (core/pipeline/outcome.ts): answered as an error, as clef
+ * does for a request it has not signed yet, carrying the approval id to wait on.
+ */
+export const APPROVAL_PENDING = 4300;
+interface PendingError {
+  code: typeof APPROVAL_PENDING;
+  message: string;
+  data: { approvalId: string; status: 202 };
+}
+type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError | PendingError });
 
 interface Outcome {
   /** Absent for notifications, which are never answered. */
@@ -127,6 +138,14 @@ async function call(c: CallContext, msg: unknown, req: FastifyRequest): Promise<
   try {
     return answer({ result: await method(c, (msg.params as unknown[] | undefined) ?? []) });
   } catch (e) {
+    if (e instanceof ApprovalPending)
+      return answer({
+        error: {
+          code: APPROVAL_PENDING,
+          message: 'Approval pending',
+          data: { approvalId: e.outcome.approvalId, status: 202 },
+        },
+      });
     if (isKeymeshError(e)) {
       if (STATUS[e.code] >= 500) req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
       return answer({ error: rpcError(e.code, e.shortMessage) }, e.code === 'UNAUTHENTICATED');

@@ -8,6 +8,7 @@
 import type { ForwardTarget } from '../../cluster/forward.js';
 import { KeymeshError } from '../../errors.js';
 import type { OperationName } from '../operations/table.js';
+import type { Principal } from '../auth/principal.js';
 
 export type Placement = { local: true } | { local: false; targets: readonly ForwardTarget[] };
 
@@ -17,8 +18,8 @@ export interface PeerCall {
   keyId: string;
   /** The operation's typed input, as the adapter handed it to the core. */
   input: unknown;
-  /** The caller's credential, which the executing node authenticates and authorises again. */
-  bearer: string | undefined;
+  /** The caller, whom the executing node authenticates and authorises again. */
+  principal: Principal;
   requestId: string;
 }
 
