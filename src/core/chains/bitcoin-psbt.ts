@@ -16,7 +16,7 @@ import { invalid } from '../../errors.js';
 import type { OpContext } from '../context.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { runSigning } from '../pipeline/signing.js';
-import { sealedRef } from '../keys/record.js';
+import { materialRef } from '../pipeline/material.js';
 import { runChainTask } from './offload.js';
 import { type ChainSigner, enclaveSign, loadChainSigner } from './signer.js';
 
@@ -132,9 +132,7 @@ async function checkDerivationRecords(
   ];
   const keys = new Map(
     await Promise.all(
-      paths.map(
-        async (p) => [p, (await ctx.deps.enclave.derive(sealedRef(signer.record), p)).publicKey] as const,
-      ),
+      paths.map(async (p) => [p, (await ctx.deps.enclave.derive(materialRef(signer), p)).publicKey] as const),
     ),
   );
   for (const r of requests) {

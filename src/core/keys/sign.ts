@@ -9,7 +9,8 @@ import type { OpContext } from '../context.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { runSigning } from '../pipeline/signing.js';
 import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
-import { loadKeyForUse, sealedRef } from './record.js';
+import { loadKeyForUse } from './record.js';
+import { materialRef } from '../pipeline/material.js';
 import { assertUsable } from './states.js';
 
 export interface SignAnswer {
@@ -24,7 +25,8 @@ export async function signWithKey(
   input: SignInput,
 ): Promise<Outcome<SignAnswer>> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKeyForUse(ctx.deps.store, id);
+  const key = await loadKeyForUse(ctx.deps.store, id);
+  const { record } = key;
   assertUsable(record.state, 'sign');
   const req = parseSignInput(record.algorithm, input);
   // HD roots sign with the child at `path` (derived inside the enclave).
@@ -41,7 +43,7 @@ export async function signWithKey(
     facts: { kind: 'raw', input: kind, sha256 },
     audit: { input: kind, sha256, ...(path !== undefined ? { path } : {}) },
     execute: async () => {
-      const res = await ctx.deps.enclave.sign(sealedRef(record), {
+      const res = await ctx.deps.enclave.sign(materialRef(key), {
         ...req,
         ...(path !== undefined ? { path } : {}),
       });
