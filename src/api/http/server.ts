@@ -205,20 +205,9 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   // A call a peer sent on for its caller: only a cluster node, over the peer listener, may do that
   // (its client certificate names it). The core then runs it here or declines it, never sends it
   // on again. Where a key-using call ran is the core's answer (Credential.trace), sent back as a
-  // header.
-  app.addHook('preHandler', async (req) => {
-    const forwardedBy = req.headers[HEADER_FORWARDED_BY];
-    if (forwardedBy === undefined) return;
-    const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
-    if (peer === undefined || peer !== forwardedBy)
-      throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
-    markForwarded(req, peer);
-  });
-  app.addHook('onSend', async (req, reply, payload) => {
-    const node = traceOf(req)?.executedBy;
-    if (node !== undefined) reply.header(HEADER_NODE, node);
-    return payload;
-  });
+  // header. Cluster listeners only: a standalone node has no peers, ignores the header, and pays
+  // for no hook on its signing path.
+  if (opts.peerTls || opts.cluster) registerClusterHooks(app, opts);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // Declined before acting: the sending node may try another holder.
@@ -258,6 +247,22 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   rpcRoutes(app, opts.core, opts.rpc);
   clusterRoutes(app, opts.core, opts.cluster);
   return app;
+}
+
+function registerClusterHooks(app: FastifyInstance, opts: HttpOptions): void {
+  app.addHook('preHandler', async (req) => {
+    const forwardedBy = req.headers[HEADER_FORWARDED_BY];
+    if (forwardedBy === undefined) return;
+    const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
+    if (peer === undefined || peer !== forwardedBy)
+      throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
+    markForwarded(req, peer);
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const node = traceOf(req)?.executedBy;
+    if (node !== undefined) reply.header(HEADER_NODE, node);
+    return payload;
+  });
 }
 
 /** An error's name, code and stack for the log; never request data. */
