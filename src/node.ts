@@ -32,6 +32,7 @@ import { Membership } from './cluster/membership.js';
 import { awaitAcks, StateAcker } from './cluster/fencing.js';
 import { Forwarder, peerServerOptions } from './cluster/forward.js';
 import { ClusterRouting } from './cluster/routing.js';
+import { peerRouter } from './api/http/forwarding.js';
 import { devClusterTls, type ClusterTls } from './cluster/dev-ca.js';
 import { KeyCache } from './cluster/key-cache.js';
 import { ReplicaSync } from './cluster/sync.js';
@@ -225,6 +226,8 @@ async function startLocked(
         forwarder,
         keyCache,
       );
+      // Routing is a step of the core: it decides, after authorisation, where a call runs.
+      core.useRouter(peerRouter(routing));
       const c = config.cluster;
       const transport = '0x' + Buffer.from(enclave.transportPublicKey!()).toString('hex');
       const now = Date.now();
@@ -250,7 +253,6 @@ async function startLocked(
         version: VERSION,
         logLevel: config.logLevel,
         peerTls: peerServerOptions(clusterFiles.peer),
-        routing,
         limits: config.httpLimits,
       });
       const pa = peerApp;
@@ -304,7 +306,6 @@ async function startLocked(
       logLevel: config.logLevel,
       limits: config.httpLimits,
       ...(m ? { cluster: { selfId: nodeId, isLive: () => m.isLive(), nodes: () => m.nodes() } } : {}),
-      ...(routing ? { routing } : {}),
       rpc: { chainId: config.chainId },
       ...(config.tlsCert && config.tlsKey
         ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }

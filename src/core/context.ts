@@ -4,6 +4,8 @@
 import type { AuditEntry, AuditInput } from '../audit/chain.js';
 import type { Enclave } from '../enclave/enclave.js';
 import type { Store } from '../store/store.js';
+import type { Principal } from './auth/principal.js';
+import type { Policy } from './pipeline/signing.js';
 import type { Caller } from './auth/scopes.js';
 
 export interface AuditSink {
@@ -49,12 +51,14 @@ export interface CoreDeps {
   audit: AuditSink;
   metrics: CoreMetrics;
   cluster?: ClusterDeps;
+  /** Judges every signing intent (pipeline/signing.ts); a pass-through when absent. */
+  policy?: Policy;
 }
 
 /** A request as an interface hands it to the core. */
 export interface Credential {
-  /** The bearer token, as sent; undefined when none was. */
-  bearer: string | undefined;
+  /** Who is asking, as the interface could tell (auth/principal.ts); authenticated by the core. */
+  principal: Principal;
   requestId: string;
   /**
    * Where the request came from (the client's address), for the aggregate audit of refusals of
@@ -63,6 +67,12 @@ export interface Credential {
   source?: string;
   /** The interface's schema check failed: refused with 400 once the caller is authorised. */
   inputError?: string;
+  /** Filled in by the core for the adapter: which node executed a key-using call. */
+  trace?: CallTrace;
+}
+
+export interface CallTrace {
+  executedBy?: string;
 }
 
 export interface OpContext {

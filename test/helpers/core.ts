@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/log.js';
 import { Core } from '../../src/core/core.js';
+import type { Credential } from '../../src/core/context.js';
 import { bootstrapAdminToken } from '../../src/core/tokens/create.js';
 import type { Enclave } from '../../src/enclave/enclave.js';
 import { createSoftwareEnclave } from '../../src/enclave/software/pool.js';
@@ -17,7 +18,7 @@ export interface TestCore {
   audit: AuditLog;
   /** What the enclave was asked, by operation. */
   calls: { sign: number; evict: string[] };
-  adminCredential(): Promise<{ bearer: string; requestId: string }>;
+  adminCredential(): Promise<Credential>;
   close(): Promise<void>;
 }
 
@@ -56,7 +57,7 @@ export async function openTestCore(opts: { auditBusyTimeoutMs?: number } = {}): 
     audit,
     calls,
     adminCredential: async () => ({
-      bearer: (await bootstrapAdminToken(core.deps)).token,
+      principal: { kind: 'token', token: (await bootstrapAdminToken(core.deps)).token },
       requestId: 'test',
     }),
     close: async () => {

@@ -1,7 +1,21 @@
 // The HTTP request's credential, as the core expects it: the bearer token (if any) and the
 // request id that ties the audit entry to the log line, and the client's address.
 import type { FastifyRequest } from 'fastify';
-import type { Credential } from '../../core/context.js';
+import type { CallTrace, Credential } from '../../core/context.js';
+import { fromBearer } from '../../core/auth/principal.js';
+
+/** Per request: the peer that forwarded it (checked by server.ts), and what the core reports back. */
+const forwarded = new WeakMap<FastifyRequest, string>();
+const traces = new WeakMap<FastifyRequest, CallTrace>();
+
+/** Called once the peer listener has proven that `peer` sent this request on for its caller. */
+export function markForwarded(req: FastifyRequest, peer: string): void {
+  forwarded.set(req, peer);
+}
+
+export function traceOf(req: FastifyRequest): CallTrace | undefined {
+  return traces.get(req);
+}
 
 const BEARER_RE = /^Bearer ([\x21-\x7e]{1,256})$/;
 
@@ -11,8 +25,14 @@ export function credential(req: FastifyRequest): Credential {
   const inputError = req.validationError?.message;
   // The socket's peer address: the server trusts no proxy header, so a client cannot choose it.
   const source = req.socket?.remoteAddress;
+  let trace = traces.get(req);
+  if (!trace) traces.set(req, (trace = {}));
+  const forwardedBy = forwarded.get(req);
+  const caller = fromBearer(m ? m[1] : undefined);
   return {
-    bearer: m ? m[1] : undefined,
+    trace,
+    // Over the peer listener, a node proven by its certificate acts for the caller (server.ts).
+    principal: forwardedBy !== undefined ? { kind: 'peer', nodeId: forwardedBy, onBehalfOf: caller } : caller,
     requestId: req.id,
     ...(source ? { source } : {}),
     ...(inputError ? { inputError } : {}),

@@ -21,18 +21,26 @@ import {
   timeoutOptions,
 } from './edge.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
-import { credential } from './credential.js';
+import { markForwarded, traceOf } from './credential.js';
+import { wasDeclined } from '../../core/pipeline/route.js';
+import { ApprovalPending } from '../../core/pipeline/outcome.js';
+import { OPERATIONS, type OperationName } from '../../core/operations/table.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The core operation the route runs (its row of the operations table). */
+    operation?: OperationName;
+  }
+}
 import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes, type ClusterInfo } from './routes/cluster.js';
-import type { ClusterRouting } from '../../cluster/routing.js';
 import {
   HEADER_FORWARD_REFUSED,
   HEADER_FORWARDED_BY,
   HEADER_REQUEST_ID,
   peerNodeId,
 } from '../../cluster/forward.js';
-import { forwardKeyCall } from './forwarding.js';
 import { KeymeshError } from '../../errors.js';
 import type { TLSSocket } from 'node:tls';
 import { chainRoutes } from './routes/chains.js';
@@ -52,8 +60,6 @@ export interface HttpOptions {
   peerTls?: ServerOptions;
   /** Cluster mode: what GET /v1/cluster shows. */
   cluster?: ClusterInfo;
-  /** Cluster mode: where key-using calls run (here, or forwarded to a holder). */
-  routing?: ClusterRouting;
   /** The JSON-RPC signer's settings (--chain-id). */
   rpc?: RpcOptions;
   /** Connection caps and timeouts (src/config.ts); the defaults when absent. */
@@ -79,15 +85,6 @@ function openApiDescription(): string {
 /** The header that names the node that ran a key-using call (in cluster mode). */
 export const HEADER_NODE = 'x-keymesh-node';
 
-/** Calls that use a key's private material: run where a replica is, forwarded otherwise. */
-const KEY_USING = new Set([
-  'POST /v1/keys/:id/sign',
-  'GET /v1/keys/:id/derive',
-  'POST /v1/keys/:id/ethereum/transaction',
-  'POST /v1/keys/:id/ethereum/message',
-  'POST /v1/keys/:id/ethereum/typed-data',
-  'POST /v1/keys/:id/bitcoin/psbt',
-]);
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -173,6 +170,12 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const response = route.schema?.response as Record<string, unknown> | undefined;
     if (response && methods.some((m) => BODY_METHODS.has(m)))
       for (const [status, r] of Object.entries(bodyRefusals())) response[status] ??= r;
+    // What the route's operation can answer, from the operations table (core/operations/table.ts):
+    // a key-using call's 503 NO_LIVE_REPLICA, say, is declared because the table says so.
+    const op = route.config?.operation;
+    if (response && op !== undefined)
+      for (const [status, r] of Object.entries(openApiErrors(...OPERATIONS[op].errors)))
+        response[status] ??= r;
   });
   let closing = false;
   app.addHook('preClose', async () => {
@@ -195,52 +198,21 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     req.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
-  const routing = opts.routing;
-  if (routing) {
-    app.addHook('preHandler', async (req, reply) => {
-      if (!KEY_USING.has(`${req.method} ${req.routeOptions.url}`)) return;
-      const id = (req.params as { id?: unknown }).id;
-      if (typeof id !== 'string') return;
-      const forwardedBy = req.headers[HEADER_FORWARDED_BY];
-      if (forwardedBy !== undefined) {
-        // Only a cluster node, over the peer listener, may forward; and never twice (one hop).
-        const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
-        if (peer === undefined || peer !== forwardedBy)
-          throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
-      }
-      let decision;
-      try {
-        decision = await routing.route(id);
-      } catch (e) {
-        if (forwardedBy !== undefined) reply.header(HEADER_FORWARD_REFUSED, '1');
-        throw e;
-      }
-      if (decision.local) {
-        reply.header(HEADER_NODE, routing.selfId);
-        return;
-      }
-      if (forwardedBy !== undefined) {
-        reply.header(HEADER_FORWARD_REFUSED, '1');
-        throw new KeymeshError('NO_LIVE_REPLICA', 'This node holds no live replica of this key.');
-      }
-      const res = await forwardKeyCall(opts.core, routing, decision.targets, {
-        keyId: id,
-        method: req.method as 'GET' | 'POST',
-        path: req.url,
-        ...(req.method === 'POST' ? { body: JSON.stringify(req.body ?? {}) } : {}),
-        bearer: credential(req).bearer,
-        requestId: req.id,
-        route: req.routeOptions.url ?? '',
-      });
-      reply.header(HEADER_NODE, res.nodeId);
-      return reply
-        .code(res.status)
-        .type(res.contentType ?? 'application/json')
-        .send(res.body);
-    });
-  }
+  // A call a peer sent on for its caller: only a cluster node, over the peer listener, may do that
+  // (its client certificate names it). The core then runs it here or declines it, never sends it
+  // on again. Where a key-using call ran is the core's answer (Credential.trace), sent back as a
+  // header. Cluster listeners only: a standalone node has no peers, ignores the header, and pays
+  // for no hook on its signing path.
+  if (opts.peerTls || opts.cluster) registerClusterHooks(app, opts);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    // Declined before acting: the sending node may try another holder.
+    if (wasDeclined(err)) reply.header(HEADER_FORWARD_REFUSED, '1');
+    // Not a failure: the signature waits for an approval (pipeline/outcome.ts).
+    if ((err as unknown) instanceof ApprovalPending) {
+      const { approvalId, operation, keyId } = (err as unknown as ApprovalPending).outcome;
+      return reply.code(202).send({ status: 'pending', approvalId, operation, keyId });
+    }
     if (isKeymeshError(err)) {
       // What the caller is not shown (ERROR_TABLE exposeMessage) is in the log.
       if (STATUS[err.code] >= 500 || !ERROR_TABLE[err.code].exposeMessage)
@@ -272,9 +244,25 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   tokenRoutes(app, opts.core);
   auditRoutes(app, opts.core);
   chainRoutes(app, opts.core);
-  rpcRoutes(app, opts.core, opts.routing, opts.rpc);
+  rpcRoutes(app, opts.core, opts.rpc);
   clusterRoutes(app, opts.core, opts.cluster);
   return app;
+}
+
+function registerClusterHooks(app: FastifyInstance, opts: HttpOptions): void {
+  app.addHook('preHandler', async (req) => {
+    const forwardedBy = req.headers[HEADER_FORWARDED_BY];
+    if (forwardedBy === undefined) return;
+    const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
+    if (peer === undefined || peer !== forwardedBy)
+      throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
+    markForwarded(req, peer);
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    const node = traceOf(req)?.executedBy;
+    if (node !== undefined) reply.header(HEADER_NODE, node);
+    return payload;
+  });
 }
 
 /** An error's name, code and stack for the log; never request data. */

@@ -13,6 +13,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Credential } from '../../core/context.js';
 import type { Core } from '../../core/core.js';
+import { ApprovalPending } from '../../core/pipeline/outcome.js';
 import { ERROR_TABLE, isKeymeshError, type ErrorCode } from '../../errors.js';
 import { credential } from '../http/credential.js';
 import { FASTIFY_CODES, STATUS } from '../http/errors.js';
@@ -28,10 +29,7 @@ import {
   type RpcError,
 } from './errors.js';
 import { type CallContext, METHODS, type RpcApi } from './methods.js';
-import type { ClusterRouting } from '../../cluster/routing.js';
-import { forwardKeyCall } from '../http/forwarding.js';
 import { DEFAULT_CHAIN_ID } from '../../config.js';
-import { KeymeshError } from '../../errors.js';
 
 /** Calls per batch: enough for any wallet, few enough that one request cannot queue a flood. */
 export const MAX_BATCH = 100;
@@ -53,7 +51,17 @@ const RPC_SCHEMA = {
 } as const;
 
 type Id = string | number | null;
-type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError });
+/**
+ * A signature waiting for an approval (core/pipeline/outcome.ts): answered as an error, as clef
+ * does for a request it has not signed yet, carrying the approval id to wait on.
+ */
+export const APPROVAL_PENDING = 4300;
+interface PendingError {
+  code: typeof APPROVAL_PENDING;
+  message: string;
+  data: { approvalId: string; status: 202 };
+}
+type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError | PendingError });
 
 interface Outcome {
   /** Absent for notifications, which are never answered. */
@@ -131,6 +139,14 @@ async function call(c: CallContext, msg: unknown, req: FastifyRequest): Promise<
   try {
     return answer({ result: await method(c, (msg.params as unknown[] | undefined) ?? []) });
   } catch (e) {
+    if (e instanceof ApprovalPending)
+      return answer({
+        error: {
+          code: APPROVAL_PENDING,
+          message: 'Approval pending',
+          data: { approvalId: e.outcome.approvalId, status: 202 },
+        },
+      });
     if (isKeymeshError(e)) {
       if (STATUS[e.code] >= 500 || !ERROR_TABLE[e.code].exposeMessage)
         req.log.error({ code: e.code, rpc: msg.method }, e.shortMessage);
@@ -150,13 +166,9 @@ function send(reply: FastifyReply, status: number, payload: unknown) {
     .send(JSON.stringify(payload));
 }
 
-export function rpcRoutes(
-  app: FastifyInstance,
-  core: Core,
-  routing?: ClusterRouting,
-  opts: RpcOptions = {},
-): void {
-  const api = routing ? clusterApi(core, routing) : core;
+export function rpcRoutes(app: FastifyInstance, core: Core, opts: RpcOptions = {}): void {
+  // In a cluster the core runs a signing call where the key is (its routing step): nothing here.
+  const api: RpcApi = core;
   const nodeChainId = opts.chainId ?? DEFAULT_CHAIN_ID;
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -225,55 +237,6 @@ export function rpcRoutes(
       return send(reply, status, batch ? responses : responses[0]);
     });
   });
-}
-
-/**
- * Cluster mode: the signing calls run where the key lives. The account lookup is answered here
- * (it reads only public data); a key this node holds no live replica of is signed by a holder
- * through the REST route of the same call, audited on both nodes under the call's request id.
- */
-function clusterApi(core: Core, routing: ClusterRouting): RpcApi {
-  const via = async <T>(
-    cred: Credential,
-    keyId: string,
-    rest: string,
-    input: unknown,
-    local: () => Promise<T>,
-  ): Promise<T> => {
-    const decision = await routing.route(keyId);
-    if (decision.local) return local();
-    const res = await forwardKeyCall(core, routing, decision.targets, {
-      keyId,
-      method: 'POST',
-      path: `/v1/keys/${encodeURIComponent(keyId)}/${rest}`,
-      body: JSON.stringify(input),
-      bearer: cred.bearer,
-      requestId: cred.requestId,
-      route: `/v1/keys/:id/${rest}`,
-    });
-    let body: unknown;
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    if (res.status < 400 && body !== undefined) return body as T;
-    const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    if (typeof err?.code === 'string' && Object.hasOwn(STATUS, err.code) && typeof err.message === 'string')
-      throw new KeymeshError(err.code as ErrorCode, err.message);
-    throw new KeymeshError('UNAVAILABLE', `Node ${res.nodeId} gave no usable answer.`);
-  };
-  return {
-    authorizeSigner: (cred) => core.authorizeSigner(cred),
-    ethereumAccount: (cred, address, field) => core.ethereumAccount(cred, address, field),
-    ethereumAccounts: (cred) => core.ethereumAccounts(cred),
-    signEthereumTransaction: (cred, id, input) =>
-      via(cred, id, 'ethereum/transaction', input, () => core.signEthereumTransaction(cred, id, input)),
-    signEthereumMessage: (cred, id, input) =>
-      via(cred, id, 'ethereum/message', input, () => core.signEthereumMessage(cred, id, input)),
-    signEthereumTypedData: (cred, id, input) =>
-      via(cred, id, 'ethereum/typed-data', input, () => core.signEthereumTypedData(cred, id, input)),
-  };
 }
 
 /** An error's name, code and stack for the log; never request data. */

@@ -13,8 +13,10 @@ export const Scopes = [
 export type Scope = (typeof Scopes)[number];
 
 export interface Caller {
-  /** Audit identity, e.g. `token:<id>`. */
+  /** Audit identity: the principal, e.g. `token:<id>`, or `token:<id> via node:n1` for a peer. */
   actor: string;
+  /** The cluster node that sent this call on for the caller, if one did. */
+  via?: string;
   tokenId: string;
   scopes: ReadonlySet<Scope>;
   /** null: every key. */

@@ -13,8 +13,10 @@ import {
 import { parseBitcoinNetwork } from '../../chains/bitcoin/network.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { invalid } from '../../errors.js';
-import { auditAllowed, type OpContext } from '../context.js';
-import { sealedRef } from '../keys/record.js';
+import type { OpContext } from '../context.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import { runSigning } from '../pipeline/signing.js';
+import { materialRef } from '../pipeline/material.js';
 import { runChainTask } from './offload.js';
 import { type ChainSigner, enclaveSign, loadChainSigner } from './signer.js';
 
@@ -55,7 +57,7 @@ export async function signBitcoinPsbt(
   ctx: OpContext,
   id: string,
   input: BitcoinPsbtInput,
-): Promise<BitcoinPsbtAnswer> {
+): Promise<Outcome<BitcoinPsbtAnswer>> {
   const signer = await loadChainSigner(ctx, id, input.path, { hdRootWithoutPath: true });
   const network = parseBitcoinNetwork(input.network, 'network');
   const psbtSigner: PsbtSigner = {};
@@ -89,14 +91,30 @@ export async function signBitcoinPsbt(
     signatures: plan.requests.length,
   };
   if (signer.path !== undefined) details.path = signer.path;
-  await auditAllowed(ctx, 'bitcoin.psbt', id, details);
-
-  const results = await inWindows(plan.requests, (r) =>
-    enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path),
-  );
-  const out = await runChainTask({ op: 'psbtApply', plan, results });
-  for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);
-  return out;
+  return runSigning(ctx, {
+    operation: 'bitcoin.psbt',
+    keyId: id,
+    ...(signer.path !== undefined ? { path: signer.path } : {}),
+    digests: plan.requests.map((r) => r.digest),
+    facts: {
+      kind: 'bitcoin.psbt',
+      network,
+      fee: s.fee.toString(),
+      outputs: s.outputs.map((o) => ({
+        to: o.address ?? 'script:' + o.script,
+        amount: o.amount.toString(),
+      })),
+    },
+    audit: details,
+    execute: async () => {
+      const results = await inWindows(plan.requests, (r) =>
+        enclaveSign(ctx, signer, r.digest, r.scheme, r.path ?? signer.path),
+      );
+      const out = await runChainTask({ op: 'psbtApply', plan, results });
+      for (let i = 0; i < results.length; i++) ctx.deps.metrics.signed(signer.record.algorithm);
+      return out;
+    },
+  });
 }
 
 /**
@@ -114,9 +132,7 @@ async function checkDerivationRecords(
   ];
   const keys = new Map(
     await Promise.all(
-      paths.map(
-        async (p) => [p, (await ctx.deps.enclave.derive(sealedRef(signer.record), p)).publicKey] as const,
-      ),
+      paths.map(async (p) => [p, (await ctx.deps.enclave.derive(materialRef(signer), p)).publicKey] as const),
     ),
   );
   for (const r of requests) {

@@ -4,7 +4,9 @@
 import { parsePersonalMessage, personalMessageHash } from '../../chains/ethereum/message.js';
 import { toRsvSignature } from '../../chains/ethereum/signature.js';
 import { toHex } from '../../util/bytes.js';
-import { auditAllowed, type OpContext } from '../context.js';
+import type { OpContext } from '../context.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import { runSigning } from '../pipeline/signing.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
 export interface EthereumMessageInput {
@@ -16,18 +18,28 @@ export async function signEthereumMessage(
   ctx: OpContext,
   id: string,
   input: EthereumMessageInput,
-): Promise<{ signature: string }> {
+): Promise<Outcome<{ signature: string }>> {
   const signer = await loadChainSigner(ctx, id, input.path);
   const message = parsePersonalMessage(input.message, 'message');
   const digest = personalMessageHash(message);
-  await auditAllowed(ctx, 'ethereum.message', id, {
-    signer: signer.address ?? null,
-    messageBytes: message.length,
-    messageHash: toHex(digest),
+  const messageHash = toHex(digest);
+  return runSigning(ctx, {
+    operation: 'ethereum.message',
+    keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
+    digests: [digest],
+    facts: { kind: 'ethereum.message', signer: signer.address ?? null, messageHash },
+    audit: {
+      signer: signer.address ?? null,
+      messageBytes: message.length,
+      messageHash,
+      ...(signer.path !== undefined ? { path: signer.path } : {}),
+    },
+    execute: async () => {
+      const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
+      const signature = toRsvSignature(digest, sig, signer.address);
+      ctx.deps.metrics.signed(signer.record.algorithm);
+      return { signature };
+    },
   });
-  const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
-  const signature = toRsvSignature(digest, sig, signer.address);
-  ctx.deps.metrics.signed(signer.record.algorithm);
-  return { signature };
 }

@@ -7,7 +7,9 @@ import { type parseTransactionRequest, type SignedTransaction } from '../../chai
 import { invalid } from '../../errors.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { toHex } from '../../util/bytes.js';
-import { auditAllowed, type OpContext } from '../context.js';
+import type { OpContext } from '../context.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import { runSigning } from '../pipeline/signing.js';
 import { runChainTask } from './offload.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
@@ -22,7 +24,7 @@ export async function signEthereumTransaction(
   ctx: OpContext,
   id: string,
   input: EthereumTransactionInput,
-): Promise<SignedTransaction> {
+): Promise<Outcome<SignedTransaction>> {
   const signer = await loadChainSigner(ctx, id, input.path);
   // Decoding, RLP and keccak of the largest allowed transaction (128 KiB of calldata, 10,000
   // storage keys) held the HTTP thread for most of a second: they run on the chain-work pool.
@@ -34,16 +36,37 @@ export async function signEthereumTransaction(
     throw invalid(
       `transaction.from is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`,
     );
-  await auditAllowed(ctx, 'ethereum.transaction', id, {
-    from: signer.address ?? null,
-    ...describeTransaction(parsed.type, parsed.tx),
-    signingHash: toHex(digest),
+  const described = describeTransaction(parsed.type, parsed.tx);
+  return runSigning(ctx, {
+    operation: 'ethereum.transaction',
+    keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
+    digests: [digest],
+    facts: {
+      kind: 'ethereum.transaction',
+      chainId: described.chainId as number,
+      from: signer.address ?? null,
+      to: described.to as string | null,
+      value: described.value as string,
+    },
+    audit: {
+      from: signer.address ?? null,
+      ...described,
+      signingHash: toHex(digest),
+      ...(signer.path !== undefined ? { path: signer.path } : {}),
+    },
+    execute: async () => {
+      const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
+      const signed = await runChainTask({
+        op: 'ethTxAssemble',
+        tx: parsed.tx,
+        sig,
+        expected: signer.address,
+      });
+      ctx.deps.metrics.signed(signer.record.algorithm);
+      return signed;
+    },
   });
-  const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
-  const signed = await runChainTask({ op: 'ethTxAssemble', tx: parsed.tx, sig, expected: signer.address });
-  ctx.deps.metrics.signed(signer.record.algorithm);
-  return signed;
 }
 
 /** What the transaction does, for the audit log: every decoded field but the calldata itself. */

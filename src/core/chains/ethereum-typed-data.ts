@@ -7,7 +7,9 @@
 import { toRsvSignature } from '../../chains/ethereum/signature.js';
 import type { AuditDetails } from '../../audit/chain.js';
 import { toHex } from '../../util/bytes.js';
-import { auditAllowed, type OpContext } from '../context.js';
+import type { OpContext } from '../context.js';
+import type { Outcome } from '../pipeline/outcome.js';
+import { runSigning } from '../pipeline/signing.js';
 import { runChainTask } from './offload.js';
 import { enclaveSign, loadChainSigner } from './signer.js';
 
@@ -20,7 +22,7 @@ export async function signEthereumTypedData(
   ctx: OpContext,
   id: string,
   input: EthereumTypedDataInput,
-): Promise<{ signature: string }> {
+): Promise<Outcome<{ signature: string }>> {
   const signer = await loadChainSigner(ctx, id, input.path);
   const td = await runChainTask({
     op: 'typedData',
@@ -42,9 +44,26 @@ export async function signEthereumTypedData(
     else if (typeof v === 'bigint') details[`domain.${f}`] = v.toString();
   }
   if (signer.path !== undefined) details.path = signer.path;
-  await auditAllowed(ctx, 'ethereum.typed-data', id, details);
-  const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
-  const signature = toRsvSignature(digest, sig, signer.address);
-  ctx.deps.metrics.signed(signer.record.algorithm);
-  return { signature };
+  const domain: Record<string, string> = {};
+  for (const [k, v] of Object.entries(details))
+    if (k.startsWith('domain.') && typeof v === 'string') domain[k.slice(7)] = v;
+  return runSigning(ctx, {
+    operation: 'ethereum.typed-data',
+    keyId: id,
+    ...(signer.path !== undefined ? { path: signer.path } : {}),
+    digests: [digest],
+    facts: {
+      kind: 'ethereum.typed-data',
+      signer: signer.address ?? null,
+      primaryType: td.primaryType,
+      domain,
+    },
+    audit: details,
+    execute: async () => {
+      const sig = await enclaveSign(ctx, signer, digest, 'ecdsa');
+      const signature = toRsvSignature(digest, sig, signer.address);
+      ctx.deps.metrics.signed(signer.record.algorithm);
+      return { signature };
+    },
+  });
 }

@@ -8,11 +8,14 @@ import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import type { OpContext } from '../context.js';
 import { parseKeyPath } from '../keys/input.js';
-import { loadKeyForUse, sealedRef, type KeyRecord } from '../keys/record.js';
+import { type KeyMaterial, type KeyRecord, loadKeyForUse } from '../keys/record.js';
+import { materialRef } from '../pipeline/material.js';
 import { assertUsable } from '../keys/states.js';
 
 export interface ChainSigner {
   record: KeyRecord;
+  /** What this node has of the key's private material (keys/record.ts). */
+  material: KeyMaterial;
   /** The canonical form of the caller's `path` (`'` for hardened), when one was given. */
   path?: string;
   /** 33-byte compressed public key of the key that signs: the key itself, or its child at `path`. */
@@ -33,23 +36,26 @@ export async function loadChainSigner(
   opts: { hdRootWithoutPath?: boolean } = {},
 ): Promise<ChainSigner> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKeyForUse(ctx.deps.store, id);
+  const key = await loadKeyForUse(ctx.deps.store, id);
+  const { record, material } = key;
   assertUsable(record.state, 'sign');
   if (record.algorithm !== 'secp256k1')
     throw new KeymeshError(
       'UNSUPPORTED',
       `Ethereum and Bitcoin signatures need a secp256k1 key; this key is ${record.algorithm}.`,
     );
-  if (record.hd && opts.hdRootWithoutPath && (path === undefined || path === null)) return { record };
+  if (record.hd && opts.hdRootWithoutPath && (path === undefined || path === null))
+    return { record, material };
   if (path !== undefined && path !== null) {
     // The HD rules (core/keys/input.ts), and normalised so that the audit entry and the enclave see
     // one spelling of the same path. The child's public key is derived now, before anything is
     // audited or signed, so that a `from` naming another address is refused first and the
     // signature is checked against the child it must come from.
     const canonical = parseKeyPath(record, path)!;
-    const child = await ctx.deps.enclave.derive(sealedRef(record), canonical);
+    const child = await ctx.deps.enclave.derive(materialRef(key), canonical);
     return {
       record,
+      material,
       path: canonical,
       publicKey: child.publicKey,
       address: ethereumAddressOf(toHex(child.publicKey)),
@@ -57,7 +63,7 @@ export async function loadChainSigner(
   }
   parseKeyPath(record, path); // an HD root without a path: 400
   const publicKey = new Uint8Array(Buffer.from(record.publicKey.slice(2), 'hex'));
-  return { record, publicKey, address: ethereumAddressOf(record.publicKey) };
+  return { record, material, publicKey, address: ethereumAddressOf(record.publicKey) };
 }
 
 const ADDRESS_MEMO_LIMIT = 100_000;
@@ -83,5 +89,5 @@ export function enclaveSign(
   path = signer.path,
 ) {
   const req: SignRequest = { digest, scheme, ...(path !== undefined ? { path } : {}) };
-  return ctx.deps.enclave.sign(sealedRef(signer.record), req);
+  return ctx.deps.enclave.sign(materialRef(signer), req);
 }

@@ -15,7 +15,8 @@ import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { recordDerivedEthereumAccount } from './accounts.js';
-import { loadKeyForUse, sealedRef } from './record.js';
+import { loadKeyForUse } from './record.js';
+import { materialRef } from '../pipeline/material.js';
 import { assertUsable } from './states.js';
 
 export interface DerivedView {
@@ -31,13 +32,14 @@ export interface DerivedView {
 
 export async function deriveKey(ctx: OpContext, id: string, path: unknown): Promise<DerivedView> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKeyForUse(ctx.deps.store, id);
+  const key = await loadKeyForUse(ctx.deps.store, id);
+  const { record } = key;
   assertUsable(record.state, 'derive');
   if (!record.hd) throw invalid('derive needs an HD root; this key is a single private key');
   if (path === undefined || path === null) throw invalid("path is required, e.g. m/44'/60'/0'/0/0");
   const canonical = formatPath(parsePath(path, 'path'));
   await auditAllowed(ctx, 'key.derive', id, { path: canonical });
-  const child = await ctx.deps.enclave.derive(sealedRef(record), canonical);
+  const child = await ctx.deps.enclave.derive(materialRef(key), canonical);
   const addresses = keyAddresses(record.algorithm, child.publicKey);
   const out: DerivedView = { path: canonical, publicKey: toHex(child.publicKey), addresses };
   if (record.algorithm === 'secp256k1' && child.chainCode && child.parentFingerprint) {

@@ -4,14 +4,13 @@
 import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { publicKeyToAddress } from 'viem/accounts';
-import type { Algorithm, SealedKeyRef } from '../../enclave/enclave.js';
+import type { Algorithm } from '../../enclave/enclave.js';
 import { notFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
-import { fromBase64, toHex } from '../../util/bytes.js';
+import { toHex } from '../../util/bytes.js';
 import type { KeyState } from './states.js';
 import type { Placement } from '../../cluster/placement.js';
 import { parseReplica, ReplicaKeys } from '../../cluster/replicas.js';
-import { KeymeshError } from '../../errors.js';
 
 export interface KeyRecord {
   id: string;
@@ -25,9 +24,9 @@ export interface KeyRecord {
   /** Version of the key material, bound into the sealed blob's associated data. */
   version: number;
   /**
-   * base64 sealed blob; null once destroyed (the tombstone keeps only public data). In a cluster
-   * the record stored in etcd has '' here: the material exists only as replicas, one per holder
-   * (src/cluster/replicas.ts), and loadKey puts this node's replica here, if it holds one.
+   * As stored: base64 sealed blob; null once destroyed (the tombstone keeps only public data); ''
+   * in a cluster, where the material exists only as replicas, one per holder
+   * (src/cluster/replicas.ts). The core reads it only through KeyMaterial (loadKey).
    */
   sealed: string | null;
   /** Cluster mode: the key's placement as asked for ({} = every node). */
@@ -68,10 +67,9 @@ export const nameKey = (name: string) =>
 
 /**
  * Cluster mode, per store: which node this is and whether it may sign now. Registered by the Core
- * when it has cluster deps, so that every path that loads a key and hands it to the enclave (the
- * key routes and the chain signers alike) uses this node's replica without knowing about clusters.
+ * when it has cluster deps, so that every path that loads a key finds this node's replica.
  */
-interface ReplicaHolder {
+export interface ReplicaHolder {
   nodeId: string;
   isLive(): boolean;
   /** The watch-fed copy of key and replica records (src/cluster/key-cache.ts), when running. */
@@ -81,17 +79,42 @@ interface ReplicaHolder {
   };
 }
 const holders = new WeakMap<Store, ReplicaHolder>();
-/** Records whose `sealed` is this node's replica, and the holder they were loaded for. */
-const replicaRecords = new WeakMap<KeyRecord, ReplicaHolder>();
 
 export function registerReplicaHolder(store: Store, holder: ReplicaHolder): void {
   holders.set(store, holder);
 }
 
-/** Thrown when this node holds no replica of a clustered key (the HTTP layer forwards first). */
-const noLocalReplica = () => new KeymeshError('NO_LIVE_REPLICA', 'This node holds no replica of this key.');
+/**
+ * What this node has of a key's private material, by name: the record's own sealed blob (a
+ * standalone node), this node's replica of a clustered key (usable only while the node is live:
+ * pipeline/material.ts), none (a clustered key this node holds no current replica of), or
+ * destroyed. The stored record keeps its one `sealed` field; the core reads only this.
+ */
+export type KeyMaterial =
+  | { kind: 'sealed'; blob: string }
+  | { kind: 'replica'; blob: string; holder: ReplicaHolder }
+  | { kind: 'none' }
+  | { kind: 'destroyed' };
 
-export async function loadKey(store: Store, id: string): Promise<{ record: KeyRecord; modRevision: number }> {
+export interface LoadedKey {
+  record: KeyRecord;
+  material: KeyMaterial;
+}
+
+function materialOf(
+  record: KeyRecord,
+  holder: ReplicaHolder | undefined,
+  replicaJson: string | undefined,
+): KeyMaterial {
+  if (record.sealed === null) return { kind: 'destroyed' };
+  if (record.replicas === undefined || !holder) return { kind: 'sealed', blob: record.sealed };
+  const replica = replicaJson !== undefined ? parseReplica(replicaJson, record.id, holder.nodeId) : undefined;
+  return replica && replica.version === record.version
+    ? { kind: 'replica', blob: replica.wrapped, holder }
+    : { kind: 'none' };
+}
+
+export async function loadKey(store: Store, id: string): Promise<LoadedKey & { modRevision: number }> {
   const holder = holders.get(store);
   // In a cluster the replica is read beside the record, not after it: one round trip to etcd.
   const [e, r] = await Promise.all([
@@ -100,12 +123,7 @@ export async function loadKey(store: Store, id: string): Promise<{ record: KeyRe
   ]);
   if (!e) throw notFound('key');
   const record = JSON.parse(e.value) as KeyRecord;
-  if (holder && record.replicas !== undefined && record.sealed !== null) {
-    const replica = r ? parseReplica(r.value, record.id, holder.nodeId) : undefined;
-    record.sealed = replica && replica.version === record.version ? replica.wrapped : '';
-    if (record.sealed !== '') replicaRecords.set(record, holder);
-  }
-  return { record, modRevision: e.modRevision };
+  return { record, material: materialOf(record, holder, r?.value), modRevision: e.modRevision };
 }
 
 /**
@@ -114,7 +132,7 @@ export async function loadKey(store: Store, id: string): Promise<{ record: KeyRe
  * as loadKey does (see key-cache.ts for why that is safe). Never for a state change: those need
  * the record's current revision.
  */
-export async function loadKeyForUse(store: Store, id: string): Promise<{ record: KeyRecord }> {
+export async function loadKeyForUse(store: Store, id: string): Promise<LoadedKey> {
   const holder = holders.get(store);
   const cached = holder?.keyCache?.record(id);
   if (holder && cached !== undefined) {
@@ -123,33 +141,10 @@ export async function loadKeyForUse(store: Store, id: string): Promise<{ record:
       record.state === 'active' && record.replicas !== undefined && record.sealed !== null
         ? holder.keyCache!.replica(id, holder.nodeId)
         : undefined;
-    const replica = rj !== undefined ? parseReplica(rj, id, holder.nodeId) : undefined;
-    if (record.id === id && replica && replica.version === record.version) {
-      record.sealed = replica.wrapped;
-      replicaRecords.set(record, holder);
-      return { record };
-    }
+    const material = record.id === id && rj !== undefined ? materialOf(record, holder, rj) : undefined;
+    if (material?.kind === 'replica') return { record, material };
   }
   return loadKey(store, id);
-}
-
-export function sealedRef(r: KeyRecord): SealedKeyRef {
-  if (r.sealed === null) throw notFound('key material');
-  const holder = replicaRecords.get(r);
-  if (r.sealed === '' && r.replicas !== undefined) throw noLocalReplica();
-  if (holder) {
-    // A node whose lease has lapsed may have been fenced: it signs nothing until it is back.
-    if (!holder.isLive())
-      throw new KeymeshError('NO_LIVE_REPLICA', 'This node is not live in the cluster; it does not sign.');
-    return {
-      keyId: r.id,
-      version: r.version,
-      algorithm: r.algorithm,
-      sealed: fromBase64(r.sealed),
-      replica: true,
-    };
-  }
-  return { keyId: r.id, version: r.version, algorithm: r.algorithm, sealed: fromBase64(r.sealed) };
 }
 
 /** EIP-55 checksummed address of a compressed secp256k1 public key. */

@@ -5,7 +5,8 @@ import { parseHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { parseKeyPath, parseSignInput, type SignInput } from './input.js';
-import { loadKeyForUse, sealedRef } from './record.js';
+import { loadKeyForUse } from './record.js';
+import { materialRef } from '../pipeline/material.js';
 import { assertUsable } from './states.js';
 
 export interface VerifyInput extends SignInput {
@@ -18,7 +19,8 @@ export async function verifyWithKey(
   input: VerifyInput,
 ): Promise<{ valid: boolean }> {
   if (!isId(id)) throw notFound('key');
-  const { record } = await loadKeyForUse(ctx.deps.store, id);
+  const key = await loadKeyForUse(ctx.deps.store, id);
+  const { record } = key;
   assertUsable(record.state, 'verify');
   const req = parseSignInput(record.algorithm, input);
   if (input.signature === undefined) throw invalid('signature is required');
@@ -29,7 +31,7 @@ export async function verifyWithKey(
   const publicKey =
     path === undefined
       ? Buffer.from(record.publicKey.slice(2), 'hex')
-      : (await ctx.deps.enclave.derive(sealedRef(record), path)).publicKey;
+      : (await ctx.deps.enclave.derive(materialRef(key), path)).publicKey;
   const valid = await ctx.deps.enclave.verify({
     algorithm: record.algorithm,
     publicKey,

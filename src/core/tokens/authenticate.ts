@@ -1,4 +1,4 @@
-// Bearer token → Caller. Unknown, malformed, revoked and expired tokens all answer the same
+// An API token → Caller (the `token` principal's authenticator, auth/authenticate.ts). Unknown, malformed, revoked and expired tokens all answer the same
 // UNAUTHENTICATED, so a caller learns nothing about which.
 import { KeymeshError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
@@ -7,9 +7,8 @@ import { parseToken, secretMatches, tokenKey, type TokenRecord } from './record.
 
 const unauthenticated = () => new KeymeshError('UNAUTHENTICATED', 'A valid bearer token is required.');
 
-export async function authenticate(store: Store, bearer: string | undefined): Promise<Caller> {
-  if (bearer === undefined) throw unauthenticated();
-  const parsed = parseToken(bearer);
+export async function authenticateToken(store: Store, token: string): Promise<Caller> {
+  const parsed = parseToken(token);
   if (!parsed) throw unauthenticated();
   const e = await store.get(tokenKey(parsed.id));
   if (!e) throw unauthenticated();

@@ -12,16 +12,25 @@ import { chainSchemas as schemas } from '../schemas-chains.js';
 type Id = { Params: { id: string } };
 
 export function chainRoutes(app: FastifyInstance, core: Core): void {
-  app.post<Id>('/v1/keys/:id/ethereum/transaction', { schema: schemas.ethereumTransaction }, (req) =>
-    core.signEthereumTransaction(credential(req), req.params.id, bodyOf<EthereumTransactionInput>(req)),
+  app.post<Id>(
+    '/v1/keys/:id/ethereum/transaction',
+    { schema: schemas.ethereumTransaction, config: { operation: 'ethereum.transaction' } },
+    (req) =>
+      core.signEthereumTransaction(credential(req), req.params.id, bodyOf<EthereumTransactionInput>(req)),
   );
-  app.post<Id>('/v1/keys/:id/ethereum/message', { schema: schemas.ethereumMessage }, (req) =>
-    core.signEthereumMessage(credential(req), req.params.id, bodyOf<EthereumMessageInput>(req)),
+  app.post<Id>(
+    '/v1/keys/:id/ethereum/message',
+    { schema: schemas.ethereumMessage, config: { operation: 'ethereum.message' } },
+    (req) => core.signEthereumMessage(credential(req), req.params.id, bodyOf<EthereumMessageInput>(req)),
   );
-  app.post<Id>('/v1/keys/:id/ethereum/typed-data', { schema: schemas.ethereumTypedData }, (req) =>
-    core.signEthereumTypedData(credential(req), req.params.id, bodyOf<EthereumTypedDataInput>(req)),
+  app.post<Id>(
+    '/v1/keys/:id/ethereum/typed-data',
+    { schema: schemas.ethereumTypedData, config: { operation: 'ethereum.typed-data' } },
+    (req) => core.signEthereumTypedData(credential(req), req.params.id, bodyOf<EthereumTypedDataInput>(req)),
   );
-  app.post<Id>('/v1/keys/:id/bitcoin/psbt', { schema: schemas.bitcoinPsbt }, (req) =>
-    core.signBitcoinPsbt(credential(req), req.params.id, bodyOf<BitcoinPsbtInput>(req)),
+  app.post<Id>(
+    '/v1/keys/:id/bitcoin/psbt',
+    { schema: schemas.bitcoinPsbt, config: { operation: 'bitcoin.psbt' } },
+    (req) => core.signBitcoinPsbt(credential(req), req.params.id, bodyOf<BitcoinPsbtInput>(req)),
   );
 }

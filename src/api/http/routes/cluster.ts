@@ -3,7 +3,7 @@
 // DELETE /v1/cluster/nodes/{id}: an admin removes a node that is down for good (core/cluster).
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { authenticate } from '../../../core/tokens/authenticate.js';
+import { authenticate } from '../../../core/auth/authenticate.js';
 import { KeymeshError } from '../../../errors.js';
 import { credential } from '../credential.js';
 import { errors } from '../schemas.js';
@@ -55,7 +55,7 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
       },
     },
     async (req) => {
-      await authenticate(core.deps.store, credential(req).bearer);
+      await authenticate(core.deps.store, credential(req).principal);
       if (!cluster) throw new KeymeshError('NOT_FOUND', 'this node is not in a cluster');
       return {
         node: cluster.selfId,
