@@ -171,6 +171,7 @@ async function startLocked(
               awaitApplied: async (keyId: string, revision: number, holders: readonly string[]) => {
                 await awaitAcks(etcd, keyId, revision, holders);
               },
+              nodes: () => membership?.nodes() ?? [],
               removeNode: async (id: string) => {
                 if (!membership)
                   throw new KeymeshError('UNAVAILABLE', 'This node is still joining the cluster.');
@@ -305,7 +306,7 @@ async function startLocked(
       version: VERSION,
       logLevel: config.logLevel,
       limits: config.httpLimits,
-      ...(m ? { cluster: { selfId: nodeId, isLive: () => m.isLive(), nodes: () => m.nodes() } } : {}),
+      ...(m ? { cluster: true } : {}),
       rpc: { chainId: config.chainId },
       ...(config.tlsCert && config.tlsKey
         ? { tls: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }

@@ -41,6 +41,19 @@ export interface ClusterDeps {
   };
   /** Removes a node that is down from the cluster for good (Membership.remove). */
   removeNode(nodeId: string): Promise<void>;
+  /** Every known node, sorted by id (Membership.nodes): what GET /v1/cluster shows. */
+  nodes(): ClusterNode[];
+}
+
+/** One node as the cluster knows it. */
+export interface ClusterNode {
+  id: string;
+  region: string;
+  level: number;
+  endpoints: readonly string[];
+  live: boolean;
+  attested: boolean;
+  startedAt?: string;
 }
 
 export interface CoreDeps {

@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { heldRequest } from './http-raw.js';
+import { ERROR_TABLE } from '../../src/error-table.js';
+import { OPERATIONS, type OperationName } from '../../src/core/operations/table.js';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
@@ -145,6 +147,26 @@ describe('a development node', () => {
               `${method} ${path} declares its id`,
             );
         }
+      }
+      // Each route declares every status its operation can answer, from the operations table.
+      const ROUTE_OPERATION: [string, string, OperationName][] = [
+        ['/v1/keys', 'post', 'key.create'],
+        ['/v1/keys', 'get', 'key.list'],
+        ['/v1/keys/{id}/sign', 'post', 'key.sign'],
+        ['/v1/keys/{id}/verify', 'post', 'key.verify'],
+        ['/v1/keys/{id}/ethereum/transaction', 'post', 'ethereum.transaction'],
+        ['/v1/keys/{id}/bitcoin/psbt', 'post', 'bitcoin.psbt'],
+        ['/v1/tokens', 'post', 'token.create'],
+        ['/v1/audit', 'get', 'audit.list'],
+        ['/v1/cluster', 'get', 'cluster.describe'],
+      ];
+      for (const [path, method, opName] of ROUTE_OPERATION) {
+        const declared = Object.keys(doc.paths[path]?.[method]?.responses ?? {});
+        for (const code of OPERATIONS[opName].errors)
+          assert.ok(
+            declared.includes(String(ERROR_TABLE[code].http)),
+            `${method.toUpperCase()} ${path} declares ${ERROR_TABLE[code].http} (${code})`,
+          );
       }
       const sign = doc.paths['/v1/keys/{id}/sign']!.post!;
       const body = resolve(doc, sign.requestBody?.content?.['application/json']?.schema) as {

@@ -2,19 +2,6 @@
 // They describe shapes and bound sizes for the OpenAPI document; what a transaction, typed data or
 // PSBT means is checked by the chain libraries in the core, which name the offending field.
 
-import { openApiErrors } from './errors.js';
-
-/** What every signing route may answer besides its result (statuses from the error table). */
-const signingErrors = () =>
-  openApiErrors(
-    'INVALID_REQUEST',
-    'UNAUTHENTICATED',
-    'FORBIDDEN',
-    'NOT_FOUND',
-    'INVALID_STATE',
-    'NO_LIVE_REPLICA',
-  );
-
 const idParam = {
   type: 'object',
   properties: { id: { type: 'string', maxLength: 64 } },
@@ -99,7 +86,6 @@ export const chainSchemas = {
         },
         required: ['rawTransaction', 'hash', 'from'],
       },
-      ...signingErrors(),
     },
   },
   ethereumMessage: {
@@ -121,7 +107,6 @@ export const chainSchemas = {
     },
     response: {
       ...rsv,
-      ...signingErrors(),
     },
   },
   ethereumTypedData: {
@@ -142,7 +127,6 @@ export const chainSchemas = {
     },
     response: {
       ...rsv,
-      ...signingErrors(),
     },
   },
   bitcoinPsbt: {
@@ -168,7 +152,6 @@ export const chainSchemas = {
         },
         required: ['psbt', 'signedInputs'],
       },
-      ...signingErrors(),
     },
   },
 } as const;

@@ -3,7 +3,6 @@
 // They bound every size; the core re-checks meaning (lengths of decoded bytes, key validity).
 
 import { ErrorCodes } from '../../errors.js';
-import { openApiErrors } from './errors.js';
 
 const hex = (maxBytes: number, description: string) => ({
   type: 'string',
@@ -106,9 +105,6 @@ const hdPath = {
     "HD roots: BIP32 path of the child key, e.g. m/44'/60'/0'/0/0 (' or h: hardened; m: the master)",
 };
 
-/** A route's error responses, by the codes it may answer (statuses from the error table). */
-export const errors = openApiErrors;
-
 export const schemas = {
   createKey: {
     tags: ['keys'],
@@ -130,14 +126,6 @@ export const schemas = {
     },
     response: {
       201: { $ref: 'Key#' },
-      ...errors(
-        'INVALID_REQUEST',
-        'UNAUTHENTICATED',
-        'FORBIDDEN',
-        'CONFLICT',
-        'PLACEMENT_UNSATISFIABLE',
-        'PAYLOAD_TOO_LARGE',
-      ),
     },
   },
   importKey: {
@@ -164,14 +152,6 @@ export const schemas = {
     },
     response: {
       201: { $ref: 'Key#' },
-      ...errors(
-        'INVALID_REQUEST',
-        'UNAUTHENTICATED',
-        'FORBIDDEN',
-        'CONFLICT',
-        'PLACEMENT_UNSATISFIABLE',
-        'PAYLOAD_TOO_LARGE',
-      ),
     },
   },
   listKeys: {
@@ -193,14 +173,13 @@ export const schemas = {
         properties: { keys: { type: 'array', items: { $ref: 'Key#' } }, nextCursor: { type: 'string' } },
         required: ['keys'],
       },
-      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   getKey: {
     tags: ['keys'],
     summary: 'Get a key',
     params: idParam,
-    response: { 200: { $ref: 'Key#' }, ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND') },
+    response: { 200: { $ref: 'Key#' } },
   },
   sign: {
     tags: ['keys'],
@@ -221,15 +200,6 @@ export const schemas = {
         properties: { signature: { type: 'string' }, recoveryId: { type: 'integer' } },
         required: ['signature'],
       },
-      ...errors(
-        'INVALID_REQUEST',
-        'UNSUPPORTED',
-        'UNAUTHENTICATED',
-        'FORBIDDEN',
-        'NOT_FOUND',
-        'INVALID_STATE',
-        'NO_LIVE_REPLICA',
-      ),
     },
   },
   verify: {
@@ -249,14 +219,6 @@ export const schemas = {
     },
     response: {
       200: { type: 'object', properties: { valid: { type: 'boolean' } }, required: ['valid'] },
-      ...errors(
-        'INVALID_REQUEST',
-        'UNSUPPORTED',
-        'UNAUTHENTICATED',
-        'FORBIDDEN',
-        'NOT_FOUND',
-        'INVALID_STATE',
-      ),
     },
   },
   deriveKey: {
@@ -285,7 +247,6 @@ export const schemas = {
         },
         required: ['path', 'publicKey', 'addresses'],
       },
-      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE'),
     },
   },
   setState: {
@@ -300,7 +261,6 @@ export const schemas = {
     },
     response: {
       200: { $ref: 'Key#' },
-      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'),
     },
   },
   destroyKey: {
@@ -309,7 +269,6 @@ export const schemas = {
     params: idParam,
     response: {
       200: { $ref: 'Key#' },
-      ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'),
     },
   },
   createToken: {
@@ -340,7 +299,6 @@ export const schemas = {
         properties: { id: { type: 'string' }, token: { type: 'string' } },
         required: ['id', 'token'],
       },
-      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   listTokens: {
@@ -367,7 +325,6 @@ export const schemas = {
         },
         required: ['tokens'],
       },
-      ...errors('UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   revokeToken: {
@@ -376,7 +333,6 @@ export const schemas = {
     params: idParam,
     response: {
       204: { type: 'null', description: 'Revoked' },
-      ...errors('UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND'),
     },
   },
   listAudit: {
@@ -396,7 +352,6 @@ export const schemas = {
         properties: { entries: { type: 'array', items: { $ref: 'AuditEntry#' } } },
         required: ['entries'],
       },
-      ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN'),
     },
   },
   health: {

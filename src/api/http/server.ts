@@ -34,7 +34,7 @@ declare module 'fastify' {
 }
 import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
-import { clusterRoutes, type ClusterInfo } from './routes/cluster.js';
+import { clusterRoutes } from './routes/cluster.js';
 import {
   HEADER_FORWARD_REFUSED,
   HEADER_FORWARDED_BY,
@@ -58,8 +58,8 @@ export interface HttpOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** The cluster peer listener's TLS (mutual; src/cluster/forward.ts peerServerOptions). */
   peerTls?: ServerOptions;
-  /** Cluster mode: what GET /v1/cluster shows. */
-  cluster?: ClusterInfo;
+  /** Cluster mode: key-using calls report the node that ran them (registerClusterHooks). */
+  cluster?: boolean;
   /** The JSON-RPC signer's settings (--chain-id). */
   rpc?: RpcOptions;
   /** Connection caps and timeouts (src/config.ts); the defaults when absent. */
@@ -245,7 +245,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   auditRoutes(app, opts.core);
   chainRoutes(app, opts.core);
   rpcRoutes(app, opts.core, opts.rpc);
-  clusterRoutes(app, opts.core, opts.cluster);
+  clusterRoutes(app, opts.core);
   return app;
 }
 

@@ -31,8 +31,10 @@ export function mayUseKey(caller: Caller, keyId: string): boolean {
   return caller.keyIds === null || caller.keyIds.has(keyId);
 }
 
-export function authorize(caller: Caller, scope: Scope, keyId?: string): void {
-  if (!hasScope(caller, scope)) throw new KeymeshError('FORBIDDEN', `This token lacks the ${scope} scope.`);
+/** `scope` null: any authenticated principal (an operation that names no key and no secret). */
+export function authorize(caller: Caller, scope: Scope | null, keyId?: string): void {
+  if (scope !== null && !hasScope(caller, scope))
+    throw new KeymeshError('FORBIDDEN', `This token lacks the ${scope} scope.`);
   if (keyId !== undefined && !mayUseKey(caller, keyId))
     throw new KeymeshError('FORBIDDEN', 'This token is not allowed to use this key.');
 }

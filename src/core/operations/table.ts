@@ -16,7 +16,8 @@ export type Material = 'always' | 'if-path' | 'never';
 export interface OperationSpec {
   /** The audit action, also the operation's name. */
   action: string;
-  scope: Scope;
+  /** null: any authenticated principal may call it. */
+  scope: Scope | null;
   /** The operation acts on one key, named by the caller (token keyIds narrow it). */
   keyBound: boolean;
   material: Material;
@@ -33,12 +34,15 @@ const KEY_USE: readonly ErrorCode[] = [
   'INVALID_REQUEST',
   'NOT_FOUND',
   'INVALID_STATE',
+  'UNSUPPORTED',
   'NO_LIVE_REPLICA',
 ];
+/** Chain signing decodes its input on the chain-work pool, which refuses when it is full. */
+const CHAIN_USE: readonly ErrorCode[] = [...KEY_USE, 'UNAVAILABLE'];
 
 function op(
   action: string,
-  scope: Scope,
+  scope: Scope | null,
   o: { keyBound?: boolean; material?: Material; read?: boolean; errors: readonly ErrorCode[] },
 ): OperationSpec {
   return {
@@ -47,11 +51,13 @@ function op(
     keyBound: o.keyBound ?? false,
     material: o.material ?? 'never',
     read: o.read ?? false,
-    errors: o.errors,
+    // An operation audited when allowed is refused when the audit log cannot take the entry.
+    errors: o.read ? o.errors : [...o.errors, 'AUDIT_UNAVAILABLE'],
   };
 }
 
 export const OPERATIONS = {
+  'cluster.describe': op('cluster.describe', null, { read: true, errors: [...AUTH, 'NOT_FOUND'] }),
   'cluster.remove-node': op('cluster.remove-node', 'admin', {
     errors: [...AUTH, 'INVALID_REQUEST', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE'],
   }),
@@ -77,22 +83,22 @@ export const OPERATIONS = {
   'ethereum.transaction': op('ethereum.transaction', 'keys:sign', {
     keyBound: true,
     material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
+    errors: [...CHAIN_USE, 'POLICY_DENIED'],
   }),
   'ethereum.message': op('ethereum.message', 'keys:sign', {
     keyBound: true,
     material: 'always',
-    errors: KEY_USE,
+    errors: CHAIN_USE,
   }),
   'ethereum.typed-data': op('ethereum.typed-data', 'keys:sign', {
     keyBound: true,
     material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
+    errors: [...CHAIN_USE, 'POLICY_DENIED'],
   }),
   'bitcoin.psbt': op('bitcoin.psbt', 'keys:sign', {
     keyBound: true,
     material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
+    errors: [...CHAIN_USE, 'POLICY_DENIED'],
   }),
   'ethereum.accounts': op('ethereum.accounts', 'keys:sign', { read: true, errors: AUTH }),
   'ethereum.account': op('ethereum.account', 'keys:sign', {

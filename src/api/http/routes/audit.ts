@@ -7,7 +7,7 @@ import { schemas } from '../schemas.js';
 export function auditRoutes(app: FastifyInstance, core: Core): void {
   app.get<{ Querystring: { after?: string; limit?: string } }>(
     '/v1/audit',
-    { schema: schemas.listAudit },
+    { schema: schemas.listAudit, config: { operation: 'audit.list' } },
     (req) => core.listAudit(credential(req), req.query),
   );
 }

@@ -1,27 +1,9 @@
 // GET /v1/cluster: the nodes of the cluster, their region, level and liveness (API.md, "Cluster").
-// Any valid token may read it (it names no key); outside cluster mode it is 404.
+// Any valid token may read it (core/cluster/describe.ts); outside cluster mode it is 404.
 // DELETE /v1/cluster/nodes/{id}: an admin removes a node that is down for good (core/cluster).
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/core.js';
-import { authenticate } from '../../../core/auth/authenticate.js';
-import { KeymeshError } from '../../../errors.js';
 import { credential } from '../credential.js';
-import { errors } from '../schemas.js';
-
-/** What the route needs of the node's membership (src/cluster/membership.ts). */
-export interface ClusterInfo {
-  selfId: string;
-  isLive(): boolean;
-  nodes(): {
-    id: string;
-    region: string;
-    level: number;
-    endpoints: string[];
-    live: boolean;
-    attested: boolean;
-    startedAt?: string;
-  }[];
-}
 
 const nodeSchema = {
   type: 'object',
@@ -36,10 +18,11 @@ const nodeSchema = {
   },
 } as const;
 
-export function clusterRoutes(app: FastifyInstance, core: Core, cluster: ClusterInfo | undefined): void {
+export function clusterRoutes(app: FastifyInstance, core: Core): void {
   app.get(
     '/v1/cluster',
     {
+      config: { operation: 'cluster.describe' },
       schema: {
         summary: 'The cluster: every known node with its region, level and liveness',
         response: {
@@ -54,28 +37,13 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
         },
       },
     },
-    async (req) => {
-      await authenticate(core.deps.store, credential(req).principal);
-      if (!cluster) throw new KeymeshError('NOT_FOUND', 'this node is not in a cluster');
-      return {
-        node: cluster.selfId,
-        live: cluster.isLive(),
-        nodes: cluster.nodes().map((n) => ({
-          id: n.id,
-          region: n.region,
-          level: n.level,
-          live: n.live,
-          attested: n.attested,
-          endpoints: n.endpoints,
-          ...(n.startedAt ? { startedAt: n.startedAt } : {}),
-        })),
-      };
-    },
+    (req) => core.describeCluster(credential(req)),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/v1/cluster/nodes/:id',
     {
+      config: { operation: 'cluster.remove-node' },
       schema: {
         tags: ['cluster'],
         summary: 'Remove a node that is down from the cluster for good; its replicas are deleted',
@@ -86,7 +54,6 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
         },
         response: {
           200: { type: 'object', properties: { removed: { type: 'string' } } },
-          ...errors('INVALID_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
         },
       },
     },

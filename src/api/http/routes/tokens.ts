@@ -6,13 +6,17 @@ import { bodyOf, credential } from '../credential.js';
 import { schemas } from '../schemas.js';
 
 export function tokenRoutes(app: FastifyInstance, core: Core): void {
-  app.post<{ Body: CreateTokenInput }>('/v1/tokens', { schema: schemas.createToken }, async (req, reply) =>
-    reply.code(201).send(await core.createToken(credential(req), bodyOf(req))),
+  app.post<{ Body: CreateTokenInput }>(
+    '/v1/tokens',
+    { schema: schemas.createToken, config: { operation: 'token.create' } },
+    async (req, reply) => reply.code(201).send(await core.createToken(credential(req), bodyOf(req))),
   );
-  app.get('/v1/tokens', { schema: schemas.listTokens }, (req) => core.listTokens(credential(req)));
+  app.get('/v1/tokens', { schema: schemas.listTokens, config: { operation: 'token.list' } }, (req) =>
+    core.listTokens(credential(req)),
+  );
   app.delete<{ Params: { id: string } }>(
     '/v1/tokens/:id',
-    { schema: schemas.revokeToken },
+    { schema: schemas.revokeToken, config: { operation: 'token.revoke' } },
     async (req, reply) => {
       await core.revokeToken(credential(req), req.params.id);
       return reply.code(204).send();
