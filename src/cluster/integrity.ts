@@ -8,27 +8,27 @@
 //   system/integrity                  {by, check, at}: the cluster has a key; `check` is its key
 //                                     check value (enclave/crypto/record-mac.ts), created once by
 //                                     compare-and-set, so two first nodes cannot both make one
-//   system/integrity-copies/<nodeId>  {nodeId, transportPublicKey, wrapped, wrappedBy, createdAt}:
-//                                     the key wrapped to that node's transport key
+//   system/integrity-copies/<nodeId>  {nodeId, transportPublicKey, wrapped, tag, wrappedBy,
+//                                     createdAt}: the key wrapped to that node's transport key, and
+//                                     the wrapping enclave's tag (enclave/crypto/integrity-copy.ts)
 //
 // Every node holding the key wraps it to each attested member (nodes() with a verified
 // attestation) whose copy is missing or made for another transport key; the write compares the
 // copy's revision, so when several holders do it at once one write wins and the rest change
 // nothing. A node without the key (a joining node) is live only once it has adopted its copy
 // (node.ts runs `receive` in Membership's `ready` hook): until then it serves nothing that reads a
-// record. A copy whose key check value differs from the marker's is refused, and so is a data dir
-// holding another cluster's key.
-//
-// The remaining limit (README, "Security notes"): a copy carries no proof of which node wrapped it
-// (wrapping is to a public key), so someone who can write to etcd while a node joins for the first
-// time, and rewrite the marker, could hand that one node a key of their own. Existing nodes keep
-// the cluster's key and refuse every record MAC'd under another.
+// record. The receiving enclave accepts a copy only from the member named as its sender: that
+// node's attestation verifies against the cluster CA, and its tag over the copy verifies under the
+// attested transport key (a static-static X25519 agreement only the two enclaves can compute), so
+// someone who can write to etcd cannot hand a joining node a key of their own. A copy whose key
+// check value differs from the marker's is refused too, and so is a data dir holding another
+// cluster's key.
 import { KeymeshError } from '../errors.js';
 import type { IntegrityKeys } from '../enclave/enclave.js';
 import type { EtcdStore } from '../store/etcd.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
-import { isNodeId } from './ids.js';
-import type { Membership, NodeView } from './membership.js';
+import { ClusterKeys, isNodeId } from './ids.js';
+import { parseMemberRecord, type Membership, type NodeView } from './membership.js';
 
 export const IntegrityKeysInEtcd = {
   marker: 'system/integrity',
@@ -39,6 +39,7 @@ export const IntegrityKeysInEtcd = {
 const CHECK_RE = /^0x[0-9a-f]{64}$/;
 const PUB_RE = /^0x[0-9a-f]{64}$/;
 const B64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+const TAG_RE = /^[0-9a-f]{64}$/;
 const POLL_MS = 200;
 const PERIOD_MS = 10_000;
 
@@ -46,6 +47,8 @@ interface Copy {
   nodeId: string;
   transportPublicKey: string;
   wrapped: string;
+  tag: string;
+  wrappedBy: string;
 }
 
 function parseMarker(json: string): string {
@@ -70,9 +73,18 @@ function parseCopy(json: string, nodeId: string): Copy | undefined {
       PUB_RE.test(v.transportPublicKey) &&
       typeof v.wrapped === 'string' &&
       v.wrapped.length <= 4096 &&
-      B64_RE.test(v.wrapped)
+      B64_RE.test(v.wrapped) &&
+      typeof v.tag === 'string' &&
+      TAG_RE.test(v.tag) &&
+      isNodeId(v.wrappedBy)
     )
-      return { nodeId, transportPublicKey: v.transportPublicKey, wrapped: v.wrapped };
+      return {
+        nodeId,
+        transportPublicKey: v.transportPublicKey,
+        wrapped: v.wrapped,
+        tag: v.tag,
+        wrappedBy: v.wrappedBy,
+      };
   } catch {
     // malformed: as if absent
   }
@@ -150,9 +162,16 @@ export class ClusterIntegrity {
         this.store.get(IntegrityKeysInEtcd.copy(this.nodeId)),
       ]);
       const c = copy ? parseCopy(copy.value, this.nodeId) : undefined;
-      if (marker && c && c.transportPublicKey === transportPublicKey) {
+      // Who wrapped it, as the cluster knows that node: its enclave checks the attestation.
+      const sender = c ? await this.store.get(ClusterKeys.member(c.wrappedBy)) : undefined;
+      const from = sender && c ? parseMemberRecord(sender.value, c.wrappedBy) : undefined;
+      if (marker && c && from && c.transportPublicKey === transportPublicKey) {
         try {
-          const got = await this.keys.adopt(new Uint8Array(Buffer.from(c.wrapped, 'base64')));
+          const got = await this.keys.adopt({
+            wrapped: new Uint8Array(Buffer.from(c.wrapped, 'base64')),
+            tag: new Uint8Array(Buffer.from(c.tag, 'hex')),
+            sender: { nodeId: from.id, attestation: from.attestation },
+          });
           if (got.check !== parseMarker(marker.value))
             throw new KeymeshError(
               'RECORD_INTEGRITY',
@@ -227,6 +246,7 @@ export class ClusterIntegrity {
           nodeId: n.id,
           transportPublicKey: made.transportPublicKey,
           wrapped: Buffer.from(made.wrapped).toString('base64'),
+          tag: Buffer.from(made.tag).toString('hex'),
           wrappedBy: this.nodeId,
           createdAt: new Date().toISOString(),
         });

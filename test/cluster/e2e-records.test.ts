@@ -53,6 +53,9 @@ test('n1 made the integrity key; n2 and n3 received it wrapped to their enclaves
     for (const id of ['n2', 'n3']) {
       const copy = JSON.parse((await s.get(IntegrityKeysInEtcd.copy(id)))!.value) as Record<string, string>;
       assert.equal(copy.nodeId, id);
+      // Tagged by the enclave of the node that wrapped it (a member), which the recipient checked.
+      assert.ok(['n1', 'n2', 'n3'].includes(copy.wrappedBy!));
+      assert.match(copy.tag!, /^[0-9a-f]{64}$/);
       // Wrapped, never the key: the copy holds no 32-byte value in the clear (base64 of an HPKE blob).
       assert.ok(Buffer.from(copy.wrapped!, 'base64').length > 32 + 32);
     }

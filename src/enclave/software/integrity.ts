@@ -6,7 +6,13 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeymeshError } from '../../errors.js';
-import type { IntegrityKeys, RecordMacRequest, WrappedReplica, WrapRequest } from '../enclave.js';
+import type {
+  IntegrityCopy,
+  IntegrityKeys,
+  RecordMacRequest,
+  WrappedIntegrityCopy,
+  WrapRequest,
+} from '../enclave.js';
 import type { Call, CallResults, ClusterContext } from './protocol.js';
 
 /** The sealed integrity key in the data dir (sealed like a key: useless without the sealing key). */
@@ -48,8 +54,11 @@ export class IntegrityKeyFile implements IntegrityKeys {
     return { sealed: r.sealed, check: hex(r.check) };
   }
 
-  async adopt(wrapped: Uint8Array): Promise<{ sealed: Uint8Array; check: string }> {
-    const r = await this.call({ op: 'integrityAdopt', args: { wrapped, ...this.ctx() } });
+  async adopt(copy: IntegrityCopy): Promise<{ sealed: Uint8Array; check: string }> {
+    const r = await this.call({
+      op: 'integrityAdopt',
+      args: { wrapped: copy.wrapped, tag: copy.tag, sender: copy.sender, ...this.ctx() },
+    });
     return { sealed: r.sealed, check: hex(r.check) };
   }
 
@@ -65,7 +74,7 @@ export class IntegrityKeyFile implements IntegrityKeys {
     return this.#check;
   }
 
-  wrap(req: WrapRequest): Promise<WrappedReplica[]> {
+  wrap(req: WrapRequest): Promise<WrappedIntegrityCopy[]> {
     return this.call({ op: 'integrityWrap', args: { integrity: this.#held(), req, ...this.ctx() } });
   }
 

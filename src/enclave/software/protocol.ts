@@ -9,6 +9,8 @@ import type {
   SignResult,
   VerifyRequest,
   NewKey,
+  ReplicaRecipient,
+  WrappedIntegrityCopy,
   WrappedReplica,
   WrapRequest,
 } from '../enclave.js';
@@ -82,7 +84,10 @@ export type Call =
   | { op: 'verify'; args: { req: VerifyRequest } }
   | { op: 'integrity'; args: { sealed?: Uint8Array } }
   | { op: 'integrityWrap'; args: { integrity: Uint8Array; req: WrapRequest; cluster?: ClusterContext } }
-  | { op: 'integrityAdopt'; args: { wrapped: Uint8Array; cluster?: ClusterContext } }
+  | {
+      op: 'integrityAdopt';
+      args: { wrapped: Uint8Array; tag: Uint8Array; sender: ReplicaRecipient; cluster?: ClusterContext };
+    }
   | { op: 'recordMac'; args: { integrity: Uint8Array; record: RecordMacInput } }
   | { op: 'recordVerify'; args: { integrity: Uint8Array; record: RecordMacInput; mac: Uint8Array } }
   | { op: 'evict'; args: { keyId: string; version?: number } }
@@ -98,7 +103,7 @@ export interface CallResults {
   transport: { sealed: Uint8Array; publicKey: Uint8Array };
   verify: boolean;
   integrity: { sealed: Uint8Array; check: Uint8Array };
-  integrityWrap: WrappedReplica[];
+  integrityWrap: WrappedIntegrityCopy[];
   integrityAdopt: { sealed: Uint8Array; check: Uint8Array };
   recordMac: Uint8Array;
   recordVerify: boolean;

@@ -5,8 +5,10 @@
 // blob the call brings is the same (as the transport secret is); it never leaves the worker.
 import { getRandomValues } from 'node:crypto';
 import { KeymeshError } from '../../../errors.js';
-import type { WrappedReplica, WrapRequest } from '../../enclave.js';
-import { checkBytes, equalBytes, ownedCopy } from '../../crypto/bytes.js';
+import type { ReplicaRecipient, WrappedIntegrityCopy, WrapRequest } from '../../enclave.js';
+import { verifyAttestation } from '../../crypto/attestation.js';
+import { checkBytes, equalBytes, hexToBytes, ownedCopy } from '../../crypto/bytes.js';
+import { copyTag, verifyCopyTag } from '../../crypto/integrity-copy.js';
 import {
   INTEGRITY_KEY_BYTES,
   integrityKeyCheck,
@@ -15,7 +17,7 @@ import {
   type RecordMacInput,
 } from '../../crypto/record-mac.js';
 import { seal, unseal, type SealBinding } from '../../crypto/seal.js';
-import { unwrapAtNode } from '../../crypto/wrap.js';
+import { transportPublicKey, unwrapAtNode } from '../../crypto/wrap.js';
 import { wrapAll } from './replicas.js';
 import { key } from './state.js';
 import { cluster, transportSecret } from './transport.js';
@@ -80,23 +82,54 @@ export function integrityOp(args: { sealed?: Uint8Array }): { sealed: Uint8Array
   }
 }
 
-/** Cluster mode: the integrity key wrapped to each attested recipient, as a key replica is. */
-export function integrityWrapOp(args: { integrity: Uint8Array; req: WrapRequest }): WrappedReplica[] {
+/**
+ * Cluster mode: the integrity key wrapped to each attested recipient, as a key replica is, each
+ * copy with this node's tag over it (crypto/integrity-copy.ts).
+ */
+export function integrityWrapOp(args: { integrity: Uint8Array; req: WrapRequest }): WrappedIntegrityCopy[] {
   const k = open(args.integrity);
   try {
-    return wrapAll(INTEGRITY_BINDING, INTEGRITY_KIND, k, args.req);
+    const made = wrapAll(INTEGRITY_BINDING, INTEGRITY_KIND, k, args.req);
+    const secret = transportSecret();
+    const self = { senderId: cluster().nodeId, senderPublicKey: transportPublicKey(secret) };
+    return made.map((m) => ({
+      ...m,
+      tag: copyTag(
+        secret,
+        { ...self, recipientId: m.nodeId, recipientPublicKey: hexToBytes(m.transportPublicKey.slice(2)) },
+        m.wrapped,
+      ),
+    }));
   } finally {
     k.fill(0);
   }
 }
 
-/** Cluster mode: a copy wrapped to this node, opened and sealed under this node's sealing key. */
-export function integrityAdoptOp(args: { wrapped: Uint8Array }): { sealed: Uint8Array; check: Uint8Array } {
+/**
+ * Cluster mode: a copy wrapped to this node, accepted only from an attested sender whose tag over
+ * it verifies, then opened and sealed under this node's sealing key.
+ */
+export function integrityAdoptOp(args: { wrapped: Uint8Array; tag: Uint8Array; sender: ReplicaRecipient }): {
+  sealed: Uint8Array;
+  check: Uint8Array;
+} {
   checkBytes('wrapped integrity key', args.wrapped);
-  const plain = unwrapAtNode(args.wrapped, transportSecret(), {
-    ...INTEGRITY_BINDING,
-    nodeId: cluster().nodeId,
-  });
+  checkBytes('integrity copy tag', args.tag);
+  const c = cluster();
+  if (args.sender === null || typeof args.sender !== 'object' || typeof args.sender.nodeId !== 'string')
+    throw new KeymeshError('INVALID_REQUEST', 'the sender of an integrity key copy is required');
+  // The sender's transport key from its attestation, verified against the cluster CA here.
+  const st = verifyAttestation(args.sender.attestation, c.ca, { nodeId: args.sender.nodeId });
+  const secret = transportSecret();
+  const parties = {
+    senderId: args.sender.nodeId,
+    recipientId: c.nodeId,
+    senderPublicKey: hexToBytes(st.transportPublicKey.slice(2)),
+    recipientPublicKey: transportPublicKey(secret),
+  };
+  if (!verifyCopyTag(secret, parties, args.wrapped, args.tag))
+    throw new KeymeshError('ENCLAVE_FAILURE', 'the integrity key copy was not wrapped by the node it names');
+  const plain = unwrapAtNode(args.wrapped, secret, { ...INTEGRITY_BINDING, nodeId: c.nodeId });
   try {
     if (plain.length !== 1 + INTEGRITY_KEY_BYTES || plain[0] !== INTEGRITY_KIND)
       throw new KeymeshError('ENCLAVE_FAILURE', 'the wrapped integrity key is not usable');
