@@ -22,7 +22,7 @@
 // This file is the thread's entry (pool.ts spawns it by path): message dispatch and lifecycle. The
 // operations live in worker/: state.ts (sealing key, cache), open.ts (unsealing and cache hits),
 // keys.ts (single keys, signing), hd.ts (HD roots and children), transport.ts and replicas.ts
-// (cluster).
+// (cluster), integrity.ts (the cluster integrity key and the MACs of store records).
 //
 // HD roots (sealed kind 0x02, the BIP39 seed) are cached like single keys, as their seed, under
 // `version\0keyId`; each child that signed is cached as its own signer under
