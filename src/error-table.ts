@@ -253,6 +253,18 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, ErrorRow>> = deepFreeze<Rec
     message: 'The enclave could not complete the operation; see the node log.',
     exit: EXIT.unavailable,
   },
+  RECORD_INTEGRITY: {
+    // Not the caller's doing: someone wrote a record to the store without the cluster integrity
+    // key (src/records/integrity.ts). Which check failed, and on which record, goes to the node
+    // log and the audit log, not to the caller.
+    http: 500,
+    rpc: INTERNAL_ERROR,
+    kmip: 'CryptographicFailure',
+    audit: 'error',
+    exposeMessage: false,
+    message: 'A stored record failed its integrity check; the node refuses to use it (see the node log).',
+    exit: EXIT.unavailable,
+  },
   UNAVAILABLE: {
     http: 503,
     rpc: RESOURCE_UNAVAILABLE,

@@ -23,6 +23,7 @@ export const ErrorCodes = [
   'NO_LIVE_REPLICA',
   'AUDIT_UNAVAILABLE', // the audit log cannot be written: refuse to act
   'ENCLAVE_FAILURE', // the enclave refused or failed (fault check, unseal failure)
+  'RECORD_INTEGRITY', // a key or token record read from the store failed its check or its MAC
   'UNAVAILABLE',
   'INTERNAL',
 ] as const;

@@ -36,6 +36,7 @@ import { peerRouter } from './api/http/forwarding.js';
 import { devClusterTls, type ClusterTls } from './cluster/dev-ca.js';
 import { KeyCache } from './cluster/key-cache.js';
 import { ReplicaSync } from './cluster/sync.js';
+import { ClusterIntegrity } from './cluster/integrity.js';
 import {
   ATTESTATION_TYPE_SOFTWARE_V1,
   readNodeGrant,
@@ -55,6 +56,8 @@ export interface RunningNode {
 }
 
 const BOOTSTRAP_KEY = 'system/bootstrap';
+/** How long one registration waits for a holder to wrap the integrity key to this node. */
+const INTEGRITY_WAIT_MS = 30_000;
 
 export async function startNode(
   config: NodeConfig,
@@ -98,8 +101,10 @@ async function startLocked(
   let acker: StateAcker | undefined;
   let sync: ReplicaSync | undefined;
   let keyCache: KeyCache | undefined;
+  let integrity: ClusterIntegrity | undefined;
   let core: Core | undefined;
   const closeAll = async () => {
+    integrity?.close();
     sync?.close();
     keyCache?.close();
     forwarder?.close();
@@ -135,6 +140,18 @@ async function startLocked(
       }),
     );
     if (opts.passphrase) wipe(opts.passphrase);
+    if (etcd) {
+      // The cluster integrity key every key and token record is MAC'd under: the first node makes
+      // it; a joining node receives it wrapped to its enclave once it is a member (below).
+      const keys = enclave.integrity;
+      if (!keys)
+        throw new KeymeshError('ENCLAVE_FAILURE', 'this enclave cannot hold the cluster integrity key');
+      integrity = await startStep('cluster integrity key', () =>
+        ClusterIntegrity.start(etcd, keys, nodeId, (e) =>
+          logLine(`keymesh: cluster integrity: ${e.message}`),
+        ),
+      );
+    }
     const dbPath = join(config.dataDir, 'keymesh.db');
     store = etcd ?? (await startStep(`store ${dbPath}`, () => openSqliteStore(dbPath)));
     if (etcd) {
@@ -183,9 +200,11 @@ async function startLocked(
     });
 
     const adminTokenPath = join(config.dataDir, 'admin.token');
-    if (etcd) {
+    if (etcd && integrity?.held()) {
       // Once per cluster: the node whose compare-and-set creates the marker makes the admin token
-      // and is the only one to write it to its data dir. The claim comes first so two nodes
+      // and is the only one to write it to its data dir. Only a node holding the integrity key
+      // claims (the token record is MAC'd under it): the one that made the key always does. The
+      // claim comes first so two nodes
       // starting together cannot both make one; a crash between claim and token leaves the
       // cluster without an admin token (remedy: delete the marker in etcd and restart a node).
       const claim = await etcd.txn(
@@ -276,6 +295,7 @@ async function startLocked(
         onError: (err) => logLine(`keymesh: cluster: ${err.message}`),
       });
       const a = acker;
+      const ci = integrity!;
       membership = await Membership.join(
         etcd,
         {
@@ -288,12 +308,18 @@ async function startLocked(
         },
         {
           ca: clusterFiles.ca,
-          ready: () => a.resync(),
+          // Live only once it holds the integrity key (received from a holder now that it is a
+          // member), then caught up.
+          ready: async () => {
+            await ci.receive(transport, INTEGRITY_WAIT_MS);
+            await a.resync();
+          },
           onError: (e) => logLine(`keymesh: cluster: ${e.message}`),
         },
       );
     }
     if (etcd && membership) {
+      integrity?.startSharing(membership);
       sync = new ReplicaSync(etcd, nodeId, membership, enclave, (e) =>
         logLine(`keymesh: cluster sync: ${e.message}`),
       );

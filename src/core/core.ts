@@ -25,6 +25,8 @@ import { verifyWithKey, type VerifyInput } from './keys/verify.js';
 import type { SignInput } from './keys/input.js';
 import { authenticate } from './auth/authenticate.js';
 import { registerReplicaHolder } from './keys/record.js';
+import { RecordIntegrity, registerRecordIntegrity } from '../records/integrity.js';
+import { logLine } from '../log/sink.js';
 import { removeClusterNode } from './cluster/remove-node.js';
 import { describeCluster, type ClusterView } from './cluster/describe.js';
 import { createToken, type CreateTokenInput } from './tokens/create.js';
@@ -63,6 +65,23 @@ export class Core {
 
   constructor(readonly deps: CoreDeps) {
     if (deps.cluster) registerReplicaHolder(deps.store, deps.cluster);
+    // Every key and token record this core reads is checked (src/records/integrity.ts); a refused
+    // one is logged and audited once per refused text, beside the failed call's own audit entry.
+    registerRecordIntegrity(
+      deps.store,
+      new RecordIntegrity(deps.enclave, (r) => {
+        logLine(`keymesh: refused the stored ${r.kind} record ${r.id} (${r.reason}); see the audit log`);
+        deps.audit
+          .append({
+            actor: 'system',
+            action: 'record.refused',
+            outcome: 'error',
+            ...(r.kind === 'key' ? { keyId: r.id } : {}),
+            details: { code: 'RECORD_INTEGRITY', kind: r.kind, id: r.id, reason: r.reason },
+          })
+          .catch(() => undefined);
+      }),
+    );
     this.refusals = new RefusalAggregator({ append: (input) => deps.audit.append(input) });
   }
 

@@ -108,6 +108,50 @@ export interface VerifyRequest {
   scheme?: SignRequest['scheme'];
 }
 
+/** A store record to MAC or verify (crypto/record-mac.ts): its kind, id and canonical body. */
+export interface RecordMacRequest {
+  kind: 'key' | 'token';
+  id: string;
+  /** The record without its mac, canonical JSON (src/records/canonical.ts), UTF-8. */
+  body: Uint8Array;
+}
+
+/**
+ * The cluster integrity key (crypto/record-mac.ts), which lives only inside the enclave: made by
+ * the first node (or a standalone node), sealed in the data dir like other enclave secrets, and
+ * in a cluster wrapped to each attested node exactly like a key replica (src/cluster/integrity.ts).
+ */
+/** A copy of the integrity key wrapped to one node, with the wrapping node's tag over it. */
+export interface WrappedIntegrityCopy extends WrappedReplica {
+  /** crypto/integrity-copy.ts: proves the copy was wrapped by the named sender's enclave. */
+  tag: Uint8Array;
+}
+
+/** A copy wrapped to this node, and who says they wrapped it (checked in the enclave). */
+export interface IntegrityCopy {
+  wrapped: Uint8Array;
+  tag: Uint8Array;
+  /** The wrapping node: its id and its attestation as it published it. */
+  sender: ReplicaRecipient;
+}
+
+export interface IntegrityKeys {
+  /** The key check value (0x + 64 hex) of the integrity key this enclave holds, if it holds one. */
+  check(): string | undefined;
+  /** A fresh integrity key, sealed, not yet installed. */
+  create(): Promise<{ sealed: Uint8Array; check: string }>;
+  /**
+   * Cluster mode: a copy wrapped to this node's transport key, opened and sealed here; not
+   * installed. Refused (ENCLAVE_FAILURE, FORBIDDEN) unless the sender's attestation verifies
+   * against the cluster CA and its tag over the copy does under its attested transport key.
+   */
+  adopt(copy: IntegrityCopy): Promise<{ sealed: Uint8Array; check: string }>;
+  /** Check a sealed integrity key opens, keep it in the data dir and use it from now on. */
+  install(sealed: Uint8Array): Promise<string>;
+  /** Cluster mode: the installed key wrapped to each recipient whose attestation verifies. */
+  wrap(req: WrapRequest): Promise<WrappedIntegrityCopy[]>;
+}
+
 export interface Enclave {
   readonly kind: 'software' | 'pkcs11';
   /**
@@ -176,5 +220,14 @@ export interface Enclave {
    * level meet `constraint`; any that does not fails the whole call (FORBIDDEN).
    */
   wrapReplicas?(key: SealedKeyRef, req: WrapRequest): Promise<WrappedReplica[]>;
+  /**
+   * The MAC (32 bytes) of a store record under the cluster integrity key; UNAVAILABLE while this
+   * node does not hold the key yet (a joining node before its copy arrives).
+   */
+  macRecord(record: RecordMacRequest): Promise<Uint8Array>;
+  /** Whether `mac` is the record's MAC (compared in constant time inside the enclave). */
+  verifyRecord(record: RecordMacRequest, mac: Uint8Array): Promise<boolean>;
+  /** The integrity key's management (making, adopting, wrapping it); absent on test doubles. */
+  readonly integrity?: IntegrityKeys;
   close(): Promise<void>;
 }

@@ -39,6 +39,8 @@ export async function openTestCore(opts: { auditBusyTimeoutMs?: number } = {}): 
       return real.sign(k, r);
     },
     verify: (r) => real.verify(r),
+    macRecord: (r) => real.macRecord(r),
+    verifyRecord: (r, mac) => real.verifyRecord(r, mac),
     close: () => real.close(),
     evict: async (keyId, version) => {
       calls.evict.push(keyId);

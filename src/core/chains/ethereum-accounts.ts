@@ -11,7 +11,7 @@ import { parseAddress } from '../../chains/ethereum/fields.js';
 import { KeymeshError } from '../../errors.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, type KeyRecord } from '../keys/record.js';
+import { keyKey, type KeyRecord, openKeyRecord } from '../keys/record.js';
 import { ethereumAddressOf } from './signer.js';
 
 export interface EthereumAccount {
@@ -22,6 +22,7 @@ export interface EthereumAccount {
 }
 
 const SCAN_PAGE = 500;
+const PREFIX = keyKey('');
 const MEMO_LIMIT = 100_000;
 /** Address → id of an active key with that address. */
 const keyOf = new Map<string, string>();
@@ -44,14 +45,14 @@ async function* callerKeys(ctx: OpContext): AsyncGenerator<KeyRecord> {
   if (only !== null) {
     for (const id of [...only].sort()) {
       const e = await store.get(keyKey(id));
-      if (e) yield JSON.parse(e.value) as KeyRecord;
+      if (e) yield await openKeyRecord(store, id, e.value);
     }
     return;
   }
   let after: string | undefined;
   for (;;) {
-    const page = await store.list('keys/', { ...(after ? { after } : {}), limit: SCAN_PAGE });
-    for (const e of page) yield JSON.parse(e.value) as KeyRecord;
+    const page = await store.list(PREFIX, { ...(after ? { after } : {}), limit: SCAN_PAGE });
+    yield* await Promise.all(page.map((e) => openKeyRecord(store, e.key.slice(PREFIX.length), e.value)));
     if (page.length < SCAN_PAGE) return;
     after = page[page.length - 1]!.key;
   }
@@ -83,7 +84,7 @@ export async function findEthereumAccount(ctx: OpContext, address: unknown, fiel
   const hit = keyOf.get(want);
   if (hit !== undefined) {
     const e = await ctx.deps.store.get(keyKey(hit));
-    const r = e ? (JSON.parse(e.value) as KeyRecord) : undefined;
+    const r = e ? await openKeyRecord(ctx.deps.store, hit, e.value) : undefined;
     if (matches(r) && r.state === 'active') return r.id;
   }
   let fallback: string | undefined;

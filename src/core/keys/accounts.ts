@@ -24,7 +24,7 @@ import {
   listEthereumAccounts as listKeyAccounts,
 } from '../chains/ethereum-accounts.js';
 import type { OpContext } from '../context.js';
-import { keyKey, type KeyRecord } from './record.js';
+import { keyKey, type KeyRecord, openKeyRecord } from './record.js';
 
 export type { EthereumAccount };
 
@@ -85,7 +85,7 @@ async function* listAll(store: Store, prefix: string): AsyncGenerator<{ key: str
 
 async function loadRecord(store: Store, id: string): Promise<KeyRecord | undefined> {
   const e = await store.get(keyKey(id));
-  return e ? (JSON.parse(e.value) as KeyRecord) : undefined;
+  return e ? openKeyRecord(store, id, e.value) : undefined;
 }
 
 /** The accounts derived so far from HD root `keyId`, in the order they were first derived. */

@@ -14,7 +14,7 @@ import { parseHex, toBase64, toHex, wipe } from '../../util/bytes.js';
 import { newId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { parseAlgorithm, parseLabels, parseName } from './input.js';
-import { keyKey, nameKey, type KeyRecord, toKeyView, type KeyView } from './record.js';
+import { keyKey, nameKey, type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
 
 export interface CreateKeyInput {
   name: unknown;
@@ -185,6 +185,7 @@ async function persist(
     createdAt: now,
     updatedAt: now,
     version: 1,
+    seq: 1,
     // In a cluster the material is stored only as replicas: the blob sealed here opens only on
     // this node, which may not even be eligible to hold the key.
     sealed: cluster ? '' : toBase64(made.sealed),
@@ -212,6 +213,7 @@ async function persist(
     publicKey: record.publicKey,
     ...(record.hd ? { hd: true, fingerprint: record.fingerprint! } : {}),
   });
+  const value = await sealKeyRecord(ctx.deps.store, record);
   let res;
   if (cluster) {
     // The record, every replica and the name in one etcd transaction: the call returns only
@@ -221,7 +223,7 @@ async function persist(
       made.replicas ?? [],
       cluster.nodeId,
     );
-    const t = createWithReplicasTxn({ key: keyKey(meta.id), value: JSON.stringify(record) }, replicas, {
+    const t = createWithReplicasTxn({ key: keyKey(meta.id), value }, replicas, {
       compares: [{ key: nameKey(meta.name), modRevision: 0 }],
       ops: [{ type: 'put', key: nameKey(meta.name), value: meta.id }],
     });
@@ -239,7 +241,7 @@ async function persist(
       ],
       [
         { type: 'put', key: nameKey(meta.name), value: meta.id },
-        { type: 'put', key: keyKey(meta.id), value: JSON.stringify(record) },
+        { type: 'put', key: keyKey(meta.id), value },
       ],
     );
   }

@@ -4,7 +4,7 @@ import { invalid } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, nameKey, type KeyRecord, toKeyView, type KeyView } from './record.js';
+import { keyKey, nameKey, type KeyRecord, openKeyRecord, toKeyView, type KeyView } from './record.js';
 import { type KeyState, KeyStates } from './states.js';
 
 export interface ListKeysInput {
@@ -15,6 +15,7 @@ export interface ListKeysInput {
 }
 
 const SCAN_PAGE = 500;
+const PREFIX = keyKey('');
 
 export async function listKeys(
   ctx: OpContext,
@@ -33,7 +34,7 @@ export async function listKeys(
   if (input.name !== undefined) {
     const idx = await store.get(nameKey(input.name));
     const rec = idx ? await store.get(keyKey(idx.value)) : undefined;
-    const r = rec ? (JSON.parse(rec.value) as KeyRecord) : undefined;
+    const r = rec ? await openKeyRecord(store, idx!.value, rec.value) : undefined;
     return {
       keys: r && want(r) && (input.cursor === undefined || r.id > input.cursor) ? [toKeyView(r)] : [],
     };
@@ -42,9 +43,12 @@ export async function listKeys(
   const keys: KeyView[] = [];
   let after = input.cursor === undefined ? undefined : keyKey(input.cursor);
   for (;;) {
-    const page = await store.list('keys/', { ...(after ? { after } : {}), limit: SCAN_PAGE });
-    for (const e of page) {
-      const r = JSON.parse(e.value) as KeyRecord;
+    const page = await store.list(PREFIX, { ...(after ? { after } : {}), limit: SCAN_PAGE });
+    // Every record is checked (a record no node wrote fails the listing, RECORD_INTEGRITY).
+    const records = await Promise.all(
+      page.map((e) => openKeyRecord(store, e.key.slice(PREFIX.length), e.value)),
+    );
+    for (const r of records) {
       if (!want(r)) continue;
       if (keys.length === limit) return { keys, nextCursor: keys[keys.length - 1]!.id };
       keys.push(toKeyView(r));

@@ -11,6 +11,8 @@ import { toHex } from '../../util/bytes.js';
 import type { KeyState } from './states.js';
 import type { Placement } from '../../cluster/placement.js';
 import { parseReplica, ReplicaKeys } from '../../cluster/replicas.js';
+import { recordsOf } from '../../records/integrity.js';
+import { checkKeyRecord } from './record-check.js';
 
 export interface KeyRecord {
   id: string;
@@ -23,6 +25,8 @@ export interface KeyRecord {
   labels: Record<string, string>;
   /** Version of the key material, bound into the sealed blob's associated data. */
   version: number;
+  /** Raised by one on every write of the record: nodes refuse one older than they have seen. */
+  seq: number;
   /**
    * As stored: base64 sealed blob; null once destroyed (the tombstone keeps only public data); ''
    * in a cluster, where the material exists only as replicas, one per holder
@@ -61,6 +65,19 @@ export interface KeyView {
 }
 
 export const keyKey = (id: string) => `keys/${id}`;
+
+/**
+ * A key record as stored under keys/<id>, checked (src/records/integrity.ts: MAC, shape, not a
+ * replay); RECORD_INTEGRITY when it is not one a node wrote.
+ */
+export function openKeyRecord(store: Store, id: string, json: string): Promise<KeyRecord> {
+  return recordsOf(store).open('key', id, json, checkKeyRecord);
+}
+
+/** The text to store for a key record: its fields and its MAC. */
+export function sealKeyRecord(store: Store, record: KeyRecord): Promise<string> {
+  return recordsOf(store).seal('key', record.id, record);
+}
 /** Name index. Hashed so that any name fits the store's key-length bound. */
 export const nameKey = (name: string) =>
   `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
@@ -122,7 +139,7 @@ export async function loadKey(store: Store, id: string): Promise<LoadedKey & { m
     holder ? store.get(ReplicaKeys.replica(id, holder.nodeId)) : undefined,
   ]);
   if (!e) throw notFound('key');
-  const record = JSON.parse(e.value) as KeyRecord;
+  const record = await openKeyRecord(store, id, e.value);
   return { record, material: materialOf(record, holder, r?.value), modRevision: e.modRevision };
 }
 
@@ -136,13 +153,14 @@ export async function loadKeyForUse(store: Store, id: string): Promise<LoadedKey
   const holder = holders.get(store);
   const cached = holder?.keyCache?.record(id);
   if (holder && cached !== undefined) {
-    const record = JSON.parse(cached) as KeyRecord;
+    // A copy older than a version this node has verified is lagging: the store is read instead.
+    const record = await recordsOf(store).open('key', id, cached, checkKeyRecord, { mayBeStale: true });
     const rj =
-      record.state === 'active' && record.replicas !== undefined && record.sealed !== null
+      record?.state === 'active' && record.replicas !== undefined && record.sealed !== null
         ? holder.keyCache!.replica(id, holder.nodeId)
         : undefined;
-    const material = record.id === id && rj !== undefined ? materialOf(record, holder, rj) : undefined;
-    if (material?.kind === 'replica') return { record, material };
+    const material = record && rj !== undefined ? materialOf(record, holder, rj) : undefined;
+    if (record && material?.kind === 'replica') return { record, material };
   }
   return loadKey(store, id);
 }

@@ -4,7 +4,7 @@
 import { conflict, invalid, notFound } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
-import { keyKey, loadKey, type KeyRecord, toKeyView, type KeyView } from './record.js';
+import { keyKey, loadKey, type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
 import { ReplicaKeys } from '../../cluster/replicas.js';
 import type { Op } from '../../store/store.js';
 import { assertTransition, type KeyState } from './states.js';
@@ -29,6 +29,7 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
   const next: KeyRecord = {
     ...record,
     state: to,
+    seq: record.seq + 1,
     updatedAt: new Date().toISOString(),
     // In a cluster the stored record never carries material (loadKey put this node's replica in).
     ...(record.replicas !== undefined ? { sealed: '' } : {}),
@@ -40,7 +41,7 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
   // destroy, their replicas go in the same transaction as the tombstone.
   const prefix = ReplicaKeys.prefix(id);
   const holders = cluster ? (await ctx.deps.store.list(prefix)).map((e) => e.key.slice(prefix.length)) : [];
-  const ops: Op[] = [{ type: 'put', key: keyKey(id), value: JSON.stringify(next) }];
+  const ops: Op[] = [{ type: 'put', key: keyKey(id), value: await sealKeyRecord(ctx.deps.store, next) }];
   if (cluster && to === 'destroyed')
     for (const h of holders) ops.push({ type: 'delete', key: ReplicaKeys.replica(id, h) });
   const res = await ctx.deps.store.txn([{ key: keyKey(id), modRevision }], ops);

@@ -1,9 +1,11 @@
-// An API token → Caller (the `token` principal's authenticator, auth/authenticate.ts). Unknown, malformed, revoked and expired tokens all answer the same
-// UNAUTHENTICATED, so a caller learns nothing about which.
+// An API token → Caller (the `token` principal's authenticator, auth/authenticate.ts). Unknown,
+// malformed, revoked and expired tokens all answer the same UNAUTHENTICATED, so a caller learns
+// nothing about which. A stored record that fails its check (src/records/integrity.ts) is
+// RECORD_INTEGRITY: refused, logged and audited, never read as a caller's rights.
 import { KeymeshError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { Caller } from '../auth/scopes.js';
-import { parseToken, secretMatches, tokenKey, type TokenRecord } from './record.js';
+import { openTokenRecord, parseToken, secretMatches, tokenKey } from './record.js';
 
 const unauthenticated = () => new KeymeshError('UNAUTHENTICATED', 'A valid bearer token is required.');
 
@@ -12,8 +14,10 @@ export async function authenticateToken(store: Store, token: string): Promise<Ca
   if (!parsed) throw unauthenticated();
   const e = await store.get(tokenKey(parsed.id));
   if (!e) throw unauthenticated();
-  const record = JSON.parse(e.value) as TokenRecord;
+  // Checked before anything is decided from it: an edited record is RECORD_INTEGRITY, not a caller.
+  const record = await openTokenRecord(store, parsed.id, e.value);
   if (!secretMatches(record, parsed.secret)) throw unauthenticated();
+  if (record.revokedAt !== undefined) throw unauthenticated();
   if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now()) throw unauthenticated();
   return {
     actor: `token:${record.id}`,

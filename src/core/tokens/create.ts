@@ -3,7 +3,7 @@ import { invalid } from '../../errors.js';
 import { isId, newId } from '../../util/ids.js';
 import { type Scope, Scopes } from '../auth/scopes.js';
 import { auditAllowed, type OpContext } from '../context.js';
-import { mintSecret, tokenKey, type TokenRecord } from './record.js';
+import { mintSecret, sealTokenRecord, tokenKey, type TokenRecord } from './record.js';
 
 export interface CreateTokenInput {
   name: string;
@@ -50,11 +50,13 @@ export async function createToken(
     createdAt: new Date(now).toISOString(),
     expiresAt: input.ttlSeconds === undefined ? null : new Date(now + input.ttlSeconds * 1000).toISOString(),
     secretHash,
+    seq: 1,
   };
+  const value = await sealTokenRecord(ctx.deps.store, record);
   await auditAllowed(ctx, 'token.create', undefined, { tokenId: id, scopes: scopes.join(' ') });
   await ctx.deps.store.txn(
     [{ key: tokenKey(id), modRevision: 0 }],
-    [{ type: 'put', key: tokenKey(id), value: JSON.stringify(record) }],
+    [{ type: 'put', key: tokenKey(id), value }],
   );
   return { id, token };
 }
@@ -71,13 +73,15 @@ export async function bootstrapAdminToken(deps: OpContext['deps']): Promise<{ id
     createdAt: new Date().toISOString(),
     expiresAt: null,
     secretHash,
+    seq: 1,
   };
+  const value = await sealTokenRecord(deps.store, record);
   await deps.audit.append({
     actor: 'system',
     action: 'token.bootstrap',
     outcome: 'allowed',
     details: { tokenId: id },
   });
-  await deps.store.put(tokenKey(id), JSON.stringify(record));
+  await deps.store.put(tokenKey(id), value);
   return { id, token };
 }

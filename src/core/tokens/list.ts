@@ -1,8 +1,15 @@
-// GET /v1/tokens: every token's metadata, never a secret or its hash.
+// GET /v1/tokens: every live token's metadata, never a secret or its hash. Every record is checked.
 import type { OpContext } from '../context.js';
-import { toView, type TokenRecord, type TokenView } from './record.js';
+import { openTokenRecord, tokenKey, toView, type TokenView } from './record.js';
+
+const PREFIX = tokenKey('');
 
 export async function listTokens(ctx: OpContext): Promise<{ tokens: TokenView[] }> {
-  const entries = await ctx.deps.store.list('tokens/', { limit: 10_000 });
-  return { tokens: entries.map((e) => toView(JSON.parse(e.value) as TokenRecord)) };
+  const store = ctx.deps.store;
+  const entries = await store.list(PREFIX, { limit: 10_000 });
+  const records = await Promise.all(
+    entries.map((e) => openTokenRecord(store, e.key.slice(PREFIX.length), e.value)),
+  );
+  // Revoked tokens stay as tombstones (record.ts) but are no longer listed.
+  return { tokens: records.filter((r) => r.revokedAt === undefined).map(toView) };
 }

@@ -18,6 +18,7 @@ import type {
   DerivedKey,
   Enclave,
   NewKey,
+  RecordMacRequest,
   SealedKeyRef,
   SignRequest,
   SignResult,
@@ -26,6 +27,7 @@ import type {
   WrapRequest,
 } from '../enclave.js';
 import { DEV_KEY_FILE, SEAL_CONFIG_FILE, type Argon2Params } from '../sealing-key.js';
+import { IntegrityKeyFile } from './integrity.js';
 import type {
   CacheOptions,
   Call,
@@ -138,12 +140,19 @@ export class SoftwareEnclave implements Enclave {
   #clusterCtx: ClusterContext | undefined;
   #transportPublic: Uint8Array | undefined;
   #closing = false;
+  /** The cluster integrity key (enclave.ts IntegrityKeys; src/enclave/software/integrity.ts). */
+  readonly integrity: IntegrityKeyFile;
 
   /** Use createSoftwareEnclave. */
   private constructor(opts: SoftwareEnclaveOptions, cache: CacheOptions) {
     this.#cache = cache;
     this.#dev = opts.dev;
     this.#dataDir = opts.dataDir;
+    this.integrity = new IntegrityKeyFile(
+      opts.dataDir,
+      (c) => this.#call(c),
+      () => this.#ctx(),
+    );
   }
 
   static async start(opts: SoftwareEnclaveOptions): Promise<SoftwareEnclave> {
@@ -201,6 +210,9 @@ export class SoftwareEnclave implements Enclave {
           await Promise.all(slots.map(init));
         }
         if (opts.cluster) await pool.#openTransport(opts.cluster);
+        // Alone, the node is its own cluster and makes its integrity key at first start; in a
+        // cluster only the first node does (src/cluster/integrity.ts), the others receive it.
+        await pool.integrity.load({ create: !opts.cluster });
       } catch (e) {
         await pool.close();
         throw e;
@@ -421,6 +433,14 @@ export class SoftwareEnclave implements Enclave {
 
   verify(req: VerifyRequest): Promise<boolean> {
     return this.#call({ op: 'verify', args: { req } });
+  }
+
+  macRecord(record: RecordMacRequest): Promise<Uint8Array> {
+    return this.integrity.mac(record);
+  }
+
+  verifyRecord(record: RecordMacRequest, mac: Uint8Array): Promise<boolean> {
+    return this.integrity.verify(record, mac);
   }
 
   /** Wipe any cached unsealed copy of a key in every worker (all versions when none is given). */

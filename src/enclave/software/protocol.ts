@@ -9,10 +9,13 @@ import type {
   SignResult,
   VerifyRequest,
   NewKey,
+  ReplicaRecipient,
+  WrappedIntegrityCopy,
   WrappedReplica,
   WrapRequest,
 } from '../enclave.js';
 import type { Argon2Params } from '../sealing-key.js';
+import type { RecordMacInput } from '../crypto/record-mac.js';
 
 export interface CacheOptions {
   /** Unsealed signers kept per worker; 0 disables the cache. */
@@ -79,6 +82,14 @@ export type Call =
   | { op: 'wrap'; args: { key: SealedKeyRef; req: WrapRequest; cluster?: ClusterContext } }
   | { op: 'transport'; args: { sealed?: Uint8Array } }
   | { op: 'verify'; args: { req: VerifyRequest } }
+  | { op: 'integrity'; args: { sealed?: Uint8Array } }
+  | { op: 'integrityWrap'; args: { integrity: Uint8Array; req: WrapRequest; cluster?: ClusterContext } }
+  | {
+      op: 'integrityAdopt';
+      args: { wrapped: Uint8Array; tag: Uint8Array; sender: ReplicaRecipient; cluster?: ClusterContext };
+    }
+  | { op: 'recordMac'; args: { integrity: Uint8Array; record: RecordMacInput } }
+  | { op: 'recordVerify'; args: { integrity: Uint8Array; record: RecordMacInput; mac: Uint8Array } }
   | { op: 'evict'; args: { keyId: string; version?: number } }
   | { op: 'stats'; args: Record<string, never> };
 
@@ -91,6 +102,11 @@ export interface CallResults {
   wrap: WrappedReplica[];
   transport: { sealed: Uint8Array; publicKey: Uint8Array };
   verify: boolean;
+  integrity: { sealed: Uint8Array; check: Uint8Array };
+  integrityWrap: WrappedIntegrityCopy[];
+  integrityAdopt: { sealed: Uint8Array; check: Uint8Array };
+  recordMac: Uint8Array;
+  recordVerify: boolean;
   evict: number;
   stats: WorkerStats;
 }

@@ -22,7 +22,7 @@
 // This file is the thread's entry (pool.ts spawns it by path): message dispatch and lifecycle. The
 // operations live in worker/: state.ts (sealing key, cache), open.ts (unsealing and cache hits),
 // keys.ts (single keys, signing), hd.ts (HD roots and children), transport.ts and replicas.ts
-// (cluster).
+// (cluster), integrity.ts (the cluster integrity key and the MACs of store records).
 //
 // HD roots (sealed kind 0x02, the BIP39 seed) are cached like single keys, as their seed, under
 // `version\0keyId`; each child that signed is cached as its own signer under
@@ -40,6 +40,14 @@ import type { Call, FromWorker, ToWorker } from './protocol.js';
 import { derive, importMnemonic } from './worker/hd.js';
 import { generate, importKey, sign } from './worker/keys.js';
 import { wrapOp } from './worker/replicas.js';
+import {
+  forgetIntegrityKey,
+  integrityAdoptOp,
+  integrityOp,
+  integrityWrapOp,
+  recordMacOp,
+  recordVerifyOp,
+} from './worker/integrity.js';
 import { evict, startCache, state, stats } from './worker/state.js';
 import { transportOp } from './worker/transport.js';
 
@@ -77,6 +85,16 @@ function run(call: Call): unknown {
       return wrapOp(call.args);
     case 'transport':
       return transportOp(call.args);
+    case 'integrity':
+      return integrityOp(call.args);
+    case 'integrityWrap':
+      return integrityWrapOp(call.args);
+    case 'integrityAdopt':
+      return integrityAdoptOp(call.args);
+    case 'recordMac':
+      return recordMacOp(call.args);
+    case 'recordVerify':
+      return recordVerifyOp(call.args);
     case 'stats':
       return { ...stats, cached: state.cache?.size ?? 0 };
     default:
@@ -91,6 +109,7 @@ function shutdown(): void {
   state.cache?.clear();
   state.transport?.secret.fill(0);
   state.transport = undefined;
+  forgetIntegrityKey();
   state.sealingKey?.fill(0);
   state.sealingKey = undefined;
   port.close();

@@ -32,7 +32,12 @@ function checkWrapRequest(req: WrapRequest): void {
  * CA (and its attested region and level against the constraint): all are checked before any is
  * wrapped, and one that fails refuses the whole call. The caller wipes `body`.
  */
-function wrapAll(binding: SealBinding, kind: number, body: Uint8Array, req: WrapRequest): WrappedReplica[] {
+export function wrapAll(
+  binding: SealBinding,
+  kind: number,
+  body: Uint8Array,
+  req: WrapRequest,
+): WrappedReplica[] {
   const c = cluster();
   checkWrapRequest(req);
   const targets = req.recipients.map((r) => {
