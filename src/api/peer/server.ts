@@ -1,19 +1,21 @@
 // The peer listener (cluster mode): mutual TLS, a client certificate from the cluster CA required
 // of every connection (cluster/forward.ts peerServerOptions), and one route, the peer channel's
 // POST /peer/v1/operations (wire format: cluster/peer-channel.ts). Only a cluster node may call it:
-// the client certificate must name a node (CN = node id, clientAuth), or the call is FORBIDDEN
-// before its body is read. The call runs through Core.runKeyOperation, the same pipeline and audit
+// the client certificate must be a node's (peerOf below), or the call is FORBIDDEN before its body
+// is read. The call runs through Core.runKeyOperation, the same pipeline and audit
 // as a local call, as the peer principal (that node acting for that token): it runs here or is
 // declined (one hop). The public listener has no such route. Bodies are JSON, bounded, decoded by
 // the operation's codec: anything else is a typed refusal (400, 403, 413, 415), never a 500.
 import type { ServerOptions } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Core } from '../../core/core.js';
 import type { Credential } from '../../core/context.js';
 import { wasDeclined } from '../../core/pipeline/route.js';
 import { ERROR_TABLE, type ErrorCode, isKeymeshError, KeymeshError } from '../../errors.js';
 import type { NodeMetrics } from '../../metrics.js';
+import { readNodeGrant } from '../../enclave/crypto/attestation.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
 import { newRequestId } from '../../util/ids.js';
 import { stderrSink } from '../../log/sink.js';
@@ -43,12 +45,31 @@ export interface PeerServerOptions {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** The node a connection's client certificate proves, once per connection. */
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+/**
+ * The node a connection's client certificate proves, checked once per connection: a node's
+ * certificate from the cluster CA (TLS verified the chain), CN = node id with clientAuth
+ * (peerNodeId), and, as only a node certificate has, serverAuth and the region and level granted
+ * to that node (keymesh cluster add-node). A plain client certificate from the CA is no node.
+ */
 const peers = new WeakMap<TLSSocket, string | null>();
 function peerOf(socket: TLSSocket): string | undefined {
   let p = peers.get(socket);
-  if (p === undefined) peers.set(socket, (p = peerNodeId(socket) ?? null));
+  if (p === undefined) peers.set(socket, (p = nodeCertificate(socket) ?? null));
   return p ?? undefined;
+}
+
+function nodeCertificate(socket: TLSSocket): string | undefined {
+  const id = peerNodeId(socket);
+  if (id === undefined) return undefined;
+  const cert = socket.getPeerCertificate() as PeerCertificate & { ext_key_usage?: string[] };
+  if (!cert.ext_key_usage?.includes(SERVER_AUTH)) return undefined;
+  try {
+    return readNodeGrant(new X509Certificate(cert.raw))?.nodeId === id ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function buildPeerServer(opts: PeerServerOptions): Promise<FastifyInstance> {
