@@ -1,6 +1,6 @@
 // The peer listener (cluster mode): mutual TLS, a client certificate from the cluster CA required
-// of every connection (cluster/forward.ts peerServerOptions), and one route, the peer channel's
-// POST /peer/v1/operations (wire format: cluster/peer-channel.ts). Only a cluster node may call it:
+// of every connection (cluster/forward.ts peerServerOptions), and one operation route, the peer
+// channel's POST /peer/v1/operations (beside GET /v1/health) (wire format: cluster/peer-channel.ts). Only a cluster node may call it:
 // the client certificate must be a node's (peerOf below), or the call is FORBIDDEN before its body
 // is read. The call runs through Core.runKeyOperation, the same pipeline and audit
 // as a local call, as the peer principal (that node acting for that token): it runs here or is
@@ -130,6 +130,9 @@ export async function buildPeerServer(opts: PeerServerOptions): Promise<FastifyI
       return done(new KeymeshError('UNSUPPORTED_MEDIA_TYPE', 'A peer call is application/json.'), undefined);
     json(req, body as string, done);
   });
+
+  // A node's liveness as its peers see it, over the same mutual TLS (no token: a node asks).
+  app.get('/v1/health', async () => opts.core.health());
 
   app.post(PEER_OPERATIONS_PATH, async (req) => {
     const peer = peerOf(req.socket as TLSSocket)!;
