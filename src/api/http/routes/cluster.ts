@@ -6,6 +6,7 @@ import type { Core } from '../../../core/core.js';
 import { authenticate } from '../../../core/auth/authenticate.js';
 import { KeymeshError } from '../../../errors.js';
 import { credential } from '../credential.js';
+import { NODE_ID_PATTERN } from '../../../util/ids.js';
 import { errors } from '../schemas.js';
 
 /** What the route needs of the node's membership (src/cluster/membership.ts). */
@@ -81,7 +82,7 @@ export function clusterRoutes(app: FastifyInstance, core: Core, cluster: Cluster
         summary: 'Remove a node that is down from the cluster for good; its replicas are deleted',
         params: {
           type: 'object',
-          properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' } },
+          properties: { id: { type: 'string', pattern: NODE_ID_PATTERN } },
           required: ['id'],
         },
         response: {
