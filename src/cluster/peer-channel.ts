@@ -42,7 +42,7 @@ export function encodePeerCall(call: PeerCall): string {
     v: PEER_WIRE_VERSION,
     operation: call.operation,
     keyId: call.keyId,
-    input: codeInput(call.operation, call.input),
+    input: codeInput(call.operation, call.input ?? {}),
     principal: { kind: 'token', tokenId: call.tokenId },
   });
 }
@@ -76,12 +76,19 @@ export function decodePeerCall(body: unknown): DecodedPeerCall {
   };
 }
 
-/** The executing node's answer body for a value of `op`. */
+/**
+ * The executing node's answer body for a value of `op`. A value its codec does not describe is this
+ * node's fault, not the caller's: INTERNAL (the table and the operation disagree).
+ */
 export function encodePeerValue(
   op: PeerOperation,
   value: unknown,
 ): { v: number; value: Record<string, unknown> } {
-  return { v: PEER_WIRE_VERSION, value: codeOutput(op, value) };
+  try {
+    return { v: PEER_WIRE_VERSION, value: codeOutput(op, value) };
+  } catch (e) {
+    throw new KeymeshError('INTERNAL', `The answer of ${op} does not fit its peer codec.`, { cause: e });
+  }
 }
 
 /** A peer's HTTP answer as the operation's value or its typed error; anything else UNAVAILABLE. */

@@ -157,8 +157,7 @@ function check(fields: Fields, value: unknown, what: string): Record<string, unk
 }
 
 /** A call's input for the wire (sending node), or its wire input decoded (executing node). */
-export const codeInput = (op: PeerOperation, input: unknown) =>
-  check(PEER_CODECS[op].input, input ?? {}, 'input');
+export const codeInput = (op: PeerOperation, input: unknown) => check(PEER_CODECS[op].input, input, 'input');
 /** An answer for the wire (executing node), or a wire answer decoded (sending node). */
 export const codeOutput = (op: PeerOperation, value: unknown) =>
   check(PEER_CODECS[op].output, value, 'answer');
