@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { invalid } from './errors.js';
+import { isNodeId, isRegion } from './util/ids.js';
 
 export interface HostPort {
   host: string;
@@ -244,7 +245,7 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   )
     throw invalid('--enclave-threads must be a whole number from 1 to 64');
   const nodeId = flags['node-id'] ?? env.KEYMESH_NODE_ID;
-  if (nodeId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(nodeId))
+  if (nodeId !== undefined && !isNodeId(nodeId))
     throw invalid('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-');
   const cluster = loadClusterConfig(flags, env, nodeId, dev);
   const chainFlag = flags['chain-id'] ?? env.KEYMESH_CHAIN_ID;
@@ -269,8 +270,6 @@ export function loadConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.e
   };
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
 function loadClusterConfig(
   flags: StartFlags,
   env: NodeJS.ProcessEnv,
@@ -290,7 +289,7 @@ function loadClusterConfig(
   const etcd = m[1]!.split(',').map((hp) => `http://${formatHostPort(parseHostPort('--cluster', hp))}`);
   if (nodeId === undefined) throw invalid('a cluster node needs --node-id');
   const region = flags.region ?? env.KEYMESH_REGION;
-  if (region === undefined || !NAME_RE.test(region))
+  if (region === undefined || !isRegion(region))
     throw invalid('--region must be 1 to 63 characters of A-Z a-z 0-9 ._-');
   const level = Number(flags.level ?? env.KEYMESH_LEVEL ?? '0');
   if (!Number.isInteger(level) || level < 0 || level > 10)

@@ -32,7 +32,8 @@ import { Membership } from './cluster/membership.js';
 import { awaitAcks, StateAcker } from './cluster/fencing.js';
 import { Forwarder, peerServerOptions } from './cluster/forward.js';
 import { ClusterRouting } from './cluster/routing.js';
-import { peerRouter } from './api/http/forwarding.js';
+import { MAX_PEER_BODY_BYTES, peerRouter } from './cluster/peer-channel.js';
+import { buildPeerServer } from './api/peer/server.js';
 import { devClusterTls, type ClusterTls } from './cluster/dev-ca.js';
 import { KeyCache } from './cluster/key-cache.js';
 import { ReplicaSync } from './cluster/sync.js';
@@ -237,7 +238,10 @@ async function startLocked(
     let peerAddress: string | undefined;
     let routing: ClusterRouting | undefined;
     if (etcd && config.cluster && clusterFiles) {
-      forwarder = new Forwarder(clusterFiles.peer, { selfNodeId: nodeId });
+      forwarder = new Forwarder(clusterFiles.peer, {
+        selfNodeId: nodeId,
+        maxRequestBytes: MAX_PEER_BODY_BYTES,
+      });
       routing = new ClusterRouting(
         nodeId,
         config.cluster.region,
@@ -267,10 +271,10 @@ async function startLocked(
         clusterFiles.peer.key,
         { certificate: clusterFiles.peer.cert },
       );
-      peerApp = await buildHttpServer({
+      // The peer listener serves the peer channel only (src/api/peer/server.ts), never the API.
+      peerApp = await buildPeerServer({
         core,
         metrics,
-        version: VERSION,
         logLevel: config.logLevel,
         peerTls: peerServerOptions(clusterFiles.peer),
         limits: config.httpLimits,

@@ -1,6 +1,7 @@
-// Forwarding: a node that holds no replica of a key sends the caller's API call, unchanged, to a
-// live node that does, over mutually authenticated TLS (DESIGN.md, "One request, end to end" and
-// "Cluster: placement and sync"; API.md, "Cluster"; issue 4, point 4).
+// Forwarding: the transport of the peer channel. A node that holds no replica of a key sends the
+// call, as the channel's typed message (peer-channel.ts), to a live node that does, over mutually
+// authenticated TLS (DESIGN.md, "One request, end to end" and "Cluster: placement and sync";
+// API.md, "Cluster"; issue 4, point 4; issue 8, point 4).
 //
 // Trust: both sides present a certificate issued by the cluster CA (src/tls/certs.ts, P-256; a
 // node's certificate is a server certificate with clientAuth too, subject CN = its node id). The
@@ -9,10 +10,10 @@
 // every request, including ones sent on a kept-alive connection. Host names are not what is
 // authenticated; node ids are (RFC 6125's reference identity here is the node id).
 //
-// What is sent: the same method, path and body, the caller's Authorization header (the peer
-// authenticates and authorises the caller itself; tokens are cluster-wide), the request id in
+// What is sent: the given method, path and body, never a credential (the peer loads the token the
+// call is for by id and checks it itself: peer-channel.ts), the request id in
 // `x-keymesh-request-id` (both nodes audit under it), and `x-keymesh-forwarded-by` with this node's
-// id (a peer must not forward a forwarded call again: one hop, no loops).
+// id, which the peer checks against the certificate (a forwarded call is never forwarded again).
 //
 // Failure, for the caller to map: when the call provably never reached the peer's application
 // (connection refused or timed out, TLS refused by either side, wrong identity) the next candidate
@@ -36,7 +37,6 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 const MAX_PATH_CHARS = 2048;
-const MAX_AUTH_CHARS = 4096;
 const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const PATH_RE = /^\/(?!\/)[\x21-\x7e]*$/;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -62,8 +62,6 @@ export interface ForwardRequest {
   /** Path and query, e.g. /v1/keys/ID/sign. */
   path: string;
   body?: string | Uint8Array;
-  /** The caller's Authorization header, passed through as is. */
-  authorization?: string;
   requestId: string;
   /** Default application/json when there is a body. */
   contentType?: string;
@@ -239,13 +237,6 @@ export class Forwarder {
     if (typeof req.requestId !== 'string' || !REQUEST_ID_RE.test(req.requestId))
       throw invalid('requestId must be 1 to 128 characters of A-Z a-z 0-9 _ -');
     if (
-      req.authorization !== undefined &&
-      (typeof req.authorization !== 'string' ||
-        req.authorization.length > MAX_AUTH_CHARS ||
-        !/^[\x20-\x7e]*$/.test(req.authorization))
-    )
-      throw invalid('authorization must be printable ASCII');
-    if (
       req.contentType !== undefined &&
       (typeof req.contentType !== 'string' || !/^[\x20-\x7e]{1,128}$/.test(req.contentType))
     )
@@ -277,7 +268,6 @@ export class Forwarder {
       [HEADER_FORWARDED_BY]: this.selfNodeId,
       accept: 'application/json',
     };
-    if (req.authorization !== undefined) headers.authorization = req.authorization;
     if (body) {
       headers['content-type'] = req.contentType ?? 'application/json';
       headers['content-length'] = String(body.length);

@@ -3,28 +3,24 @@
 // --node-id (src/config.ts); regions the same shape; levels 0..10. Also the etcd key layout of the
 // cluster, in one place so the writers and the watchers cannot disagree.
 import { invalid } from '../errors.js';
+import { isNodeId, isRegion, NODE_ID_RULE } from '../util/ids.js';
 
-export const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-export const REGION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export { isNodeId, isRegion, NODE_ID_RE, REGION_RE } from '../util/ids.js';
 /** Key ids as the core makes them (UUIDv7, src/util/ids.ts) or any other single path segment. */
 export const KEY_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const MIN_LEVEL = 0;
 export const MAX_LEVEL = 10;
 
-export const isNodeId = (s: unknown): s is string => typeof s === 'string' && NODE_ID_RE.test(s);
-export const isRegion = (s: unknown): s is string => typeof s === 'string' && REGION_RE.test(s);
 export const isLevel = (n: unknown): n is number =>
   Number.isInteger(n) && (n as number) >= MIN_LEVEL && (n as number) <= MAX_LEVEL;
 
 export function checkNodeId(s: unknown, what = 'node id'): string {
-  if (!isNodeId(s))
-    throw invalid(`${what} must be 1 to 63 characters of A-Z a-z 0-9 ._- (not starting with . _ -)`);
+  if (!isNodeId(s)) throw invalid(`${what} must be ${NODE_ID_RULE}`);
   return s;
 }
 
 export function checkRegion(s: unknown, what = 'region'): string {
-  if (!isRegion(s))
-    throw invalid(`${what} must be 1 to 63 characters of A-Z a-z 0-9 ._- (not starting with . _ -)`);
+  if (!isRegion(s)) throw invalid(`${what} must be ${NODE_ID_RULE}`);
   return s;
 }
 

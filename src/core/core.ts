@@ -1,7 +1,7 @@
 // The one core service. Every interface (REST, JSON-RPC, KMIP, CLI, console) calls these methods
 // with a Credential; `perform`, the dispatcher, reads the operation's row of the operations table
 // (operations/table.ts), authenticates, authorises, decides where a call that needs key material
-// runs (pipeline/route.ts: here, or a peer through the executor), runs it, and audits every
+// runs (pipeline/route.ts: the executor, this node's enclave or a peer), runs it, and audits every
 // refusal or failure (those without a valid token in aggregate, audit/refusals.ts), so none of
 // that is repeated in an adapter. Operations live one per file.
 import type { AuditEntry } from '../audit/chain.js';
@@ -9,19 +9,21 @@ import { RefusalAggregator } from '../audit/refusals.js';
 import { ERROR_TABLE, invalid, isKeymeshError } from '../errors.js';
 import { listAudit, type ListAuditInput } from './audit/list.js';
 import { isId } from '../util/ids.js';
-import { ApprovalPending, unwrap } from './pipeline/outcome.js';
+import { ApprovalPending } from './pipeline/outcome.js';
 import { authorize, type Caller } from './auth/scopes.js';
 import { needsKeyMaterial, OPERATIONS, type OperationName } from './operations/table.js';
-import { type KeyRouter, placeCall } from './pipeline/route.js';
+import { type Executor, type KeyRouter, placeCall } from './pipeline/route.js';
+import { isPeerOperation, type PeerOperation } from './operations/codec.js';
+import { KEY_OPERATIONS, localExecutor } from './operations/bodies.js';
 import type { ForwardTarget } from '../cluster/forward.js';
 import type { CoreDeps, Credential, OpContext } from './context.js';
 import { createKey, type CreateKeyInput, importKey, type ImportKeyInput } from './keys/create.js';
 import { getKey } from './keys/get.js';
 import { listKeys, type ListKeysInput } from './keys/list.js';
 import type { KeyView } from './keys/record.js';
-import { signWithKey, type SignAnswer } from './keys/sign.js';
+import type { SignAnswer } from './keys/sign.js';
 import { destroyKey, setKeyState } from './keys/state.js';
-import { verifyWithKey, type VerifyInput } from './keys/verify.js';
+import type { VerifyInput } from './keys/verify.js';
 import type { SignInput } from './keys/input.js';
 import { authenticate } from './auth/authenticate.js';
 import { registerReplicaHolder } from './keys/record.js';
@@ -33,7 +35,7 @@ import { createToken, type CreateTokenInput } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
 import { revokeToken } from './tokens/revoke.js';
-import { signBitcoinPsbt, type BitcoinPsbtAnswer, type BitcoinPsbtInput } from './chains/bitcoin-psbt.js';
+import type { BitcoinPsbtAnswer, BitcoinPsbtInput } from './chains/bitcoin-psbt.js';
 // Accounts: plain keys (chains/ethereum-accounts.ts) and HD roots' derived addresses, merged here.
 import {
   type EthereumAccount,
@@ -41,14 +43,10 @@ import {
   resolveEthereumAccount,
   type ResolvedAccount,
 } from './keys/accounts.js';
-import { deriveKey, type DerivedView } from './keys/derive.js';
-import { signEthereumMessage, type EthereumMessageInput } from './chains/ethereum-message.js';
-import {
-  signEthereumTransaction,
-  type EthereumTransactionInput,
-  type SignedTransaction,
-} from './chains/ethereum-transaction.js';
-import { signEthereumTypedData, type EthereumTypedDataInput } from './chains/ethereum-typed-data.js';
+import type { DerivedView } from './keys/derive.js';
+import type { EthereumMessageInput } from './chains/ethereum-message.js';
+import type { EthereumTransactionInput, SignedTransaction } from './chains/ethereum-transaction.js';
+import type { EthereumTypedDataInput } from './chains/ethereum-typed-data.js';
 
 /** One call of an operation: its row of the table, the key it names, and its typed input. */
 interface Call {
@@ -107,19 +105,36 @@ export class Core {
       caller = await authenticate(this.deps.store, cred.principal);
       authorize(caller, spec.scope, spec.keyBound ? call.keyId : undefined);
       if (cred.inputError !== undefined) throw invalid(cred.inputError);
+      const ctx: OpContext = { deps: this.deps, caller, requestId: cred.requestId };
       // Routing only now, after authentication and authorisation: a caller without a valid token
       // or scope learns nothing of where a key is, and causes no peer call.
       const router = this.router;
-      const keyId = call.keyId;
-      if (router && keyId !== undefined && isId(keyId) && needsKeyMaterial(spec, call.input)) {
+      const { op, keyId } = call;
+      if (
+        router &&
+        keyId !== undefined &&
+        isId(keyId) &&
+        isPeerOperation(op) &&
+        needsKeyMaterial(spec, call.input)
+      ) {
         // A peer's call runs here or is declined (one hop).
         const forwardedBy = cred.principal.kind === 'peer' ? cred.principal.nodeId : undefined;
         const targets = await placeCall(router, keyId, forwardedBy);
-        if (targets !== undefined)
-          return (await this.onPeer(router, targets, cred, caller, { ...call, keyId })) as T;
-        if (cred.trace) cred.trace.executedBy = router.selfId;
+        const executor =
+          targets === undefined
+            ? localExecutor(ctx, router.selfId)
+            : this.peerExecutor(router, targets, caller, cred);
+        const { nodeId, value } = await executor.execute({
+          operation: op,
+          keyId,
+          input: call.input,
+          tokenId: caller.tokenId,
+          requestId: cred.requestId,
+        });
+        if (cred.trace) cred.trace.executedBy = nodeId;
+        return value as T;
       }
-      return await fn({ deps: this.deps, caller, requestId: cred.requestId });
+      return await fn(ctx);
     } catch (err) {
       // A pending outcome is no failure; a peer's refusal was audited there and as the forward.
       if (!(err instanceof ApprovalPending) && !fromPeer.has(err as object))
@@ -129,40 +144,46 @@ export class Core {
   }
 
   /**
-   * A call run by a peer holding the key: audited here as a forward (the peer audits its own part
+   * A peer holding the key runs the call: audited here as a forward (the peer audits its own part
    * under the same request id); the peer's answer, value or typed error, is this call's answer.
    */
-  private async onPeer(
+  private peerExecutor(
     router: KeyRouter,
     targets: readonly ForwardTarget[],
-    cred: Credential,
     caller: Caller,
-    call: Call & { keyId: string },
-  ): Promise<unknown> {
-    const answer = await router.execute(targets, {
-      operation: call.op,
-      keyId: call.keyId,
-      input: call.input,
-      principal: cred.principal,
-      requestId: cred.requestId,
-    });
-    if (cred.trace) cred.trace.executedBy = answer.nodeId;
-    await this.deps.audit.append({
-      actor: caller.actor,
-      action: 'key.forward',
-      keyId: call.keyId,
-      outcome: answer.ok ? 'success' : 'error',
-      requestId: cred.requestId,
-      details: {
-        to: answer.nodeId,
-        operation: call.op,
-        ...(answer.ok ? {} : { code: answer.error.code }),
+    cred: Credential,
+  ): Executor {
+    return {
+      kind: 'peer',
+      execute: async (call) => {
+        const answer = await router.execute(targets, call);
+        await this.deps.audit.append({
+          actor: caller.actor,
+          action: 'key.forward',
+          keyId: call.keyId,
+          outcome: answer.ok ? 'success' : 'error',
+          requestId: cred.requestId,
+          details: {
+            to: answer.nodeId,
+            operation: call.operation,
+            ...(answer.ok ? {} : { code: answer.error.code }),
+          },
+        });
+        if (answer.ok) return { nodeId: answer.nodeId, value: answer.value };
+        // Audited by the peer that refused and by the forward entry above: not a second time here.
+        if (cred.trace) cred.trace.executedBy = answer.nodeId;
+        fromPeer.add(answer.error);
+        throw answer.error;
       },
-    });
-    if (answer.ok) return answer.value;
-    // Audited by the peer that refused and by the forward entry above: not a second time here.
-    fromPeer.add(answer.error);
-    throw answer.error;
+    };
+  }
+
+  /**
+   * Runs an operation that needs key material, by name: what the peer channel's listener calls
+   * for a call another node sent (src/api/peer/server.ts), and what the typed methods below call.
+   */
+  runKeyOperation(cred: Credential, op: PeerOperation, keyId: string, input: unknown): Promise<unknown> {
+    return this.perform(cred, { op, keyId, input }, (ctx) => KEY_OPERATIONS[op](ctx, keyId, input));
   }
 
   private async auditFailure(
@@ -218,18 +239,14 @@ export class Core {
     return this.perform(cred, { op: 'key.get', keyId: id }, (ctx) => getKey(ctx, id));
   }
   sign(cred: Credential, id: string, input: SignInput): Promise<SignAnswer> {
-    return this.perform(cred, { op: 'key.sign', keyId: id, input }, (ctx) =>
-      signWithKey(ctx, id, input).then(unwrap),
-    );
+    return this.runKeyOperation(cred, 'key.sign', id, input) as Promise<SignAnswer>;
   }
   /** An HD root's child at `path`: public key, addresses, xpub (secp256k1). Audited as a use. */
   deriveKey(cred: Credential, id: string, path: unknown): Promise<DerivedView> {
-    return this.perform(cred, { op: 'key.derive', keyId: id, input: { path } }, (ctx) =>
-      deriveKey(ctx, id, path),
-    );
+    return this.runKeyOperation(cred, 'key.derive', id, { path }) as Promise<DerivedView>;
   }
   verify(cred: Credential, id: string, input: VerifyInput): Promise<{ valid: boolean }> {
-    return this.perform(cred, { op: 'key.verify', keyId: id, input }, (ctx) => verifyWithKey(ctx, id, input));
+    return this.runKeyOperation(cred, 'key.verify', id, input) as Promise<{ valid: boolean }>;
   }
   setKeyState(cred: Credential, id: string, state: unknown): Promise<KeyView> {
     return this.perform(cred, { op: 'key.state', keyId: id }, (ctx) => setKeyState(ctx, id, state));
@@ -244,32 +261,24 @@ export class Core {
     id: string,
     input: EthereumTransactionInput,
   ): Promise<SignedTransaction> {
-    return this.perform(cred, { op: 'ethereum.transaction', keyId: id, input }, (ctx) =>
-      signEthereumTransaction(ctx, id, input).then(unwrap),
-    );
+    return this.runKeyOperation(cred, 'ethereum.transaction', id, input) as Promise<SignedTransaction>;
   }
   signEthereumMessage(
     cred: Credential,
     id: string,
     input: EthereumMessageInput,
   ): Promise<{ signature: string }> {
-    return this.perform(cred, { op: 'ethereum.message', keyId: id, input }, (ctx) =>
-      signEthereumMessage(ctx, id, input).then(unwrap),
-    );
+    return this.runKeyOperation(cred, 'ethereum.message', id, input) as Promise<{ signature: string }>;
   }
   signEthereumTypedData(
     cred: Credential,
     id: string,
     input: EthereumTypedDataInput,
   ): Promise<{ signature: string }> {
-    return this.perform(cred, { op: 'ethereum.typed-data', keyId: id, input }, (ctx) =>
-      signEthereumTypedData(ctx, id, input).then(unwrap),
-    );
+    return this.runKeyOperation(cred, 'ethereum.typed-data', id, input) as Promise<{ signature: string }>;
   }
   signBitcoinPsbt(cred: Credential, id: string, input: BitcoinPsbtInput): Promise<BitcoinPsbtAnswer> {
-    return this.perform(cred, { op: 'bitcoin.psbt', keyId: id, input }, (ctx) =>
-      signBitcoinPsbt(ctx, id, input).then(unwrap),
-    );
+    return this.runKeyOperation(cred, 'bitcoin.psbt', id, input) as Promise<BitcoinPsbtAnswer>;
   }
   /** The Ethereum accounts this token signs for (JSON-RPC eth_accounts, account_list). */
   ethereumAccounts(cred: Credential): Promise<EthereumAccount[]> {

@@ -1,6 +1,6 @@
 // Forwarding (src/cluster/forward.ts) against real node:https servers on loopback, with a cluster
-// CA and node certificates made by src/tls: the call arrives unchanged with the caller's
-// Authorization, the shared request id and the forwarding node's id, and the server sees the
+// CA and node certificates made by src/tls: the call arrives unchanged, with no credential, the
+// shared request id and the forwarding node's id, and the server sees the
 // forwarder's node id from its client certificate. Refused as not sent (and so tried elsewhere):
 // a peer whose certificate names another node (also on a kept-alive connection), is from another
 // CA, or is a client-only certificate; a server refusing our certificate; a closed port; a peer
@@ -83,11 +83,17 @@ const forwarder = (tls: PeerTls = tlsA, opts: Partial<ConstructorParameters<type
   fwds.push(f);
   return f;
 };
+// A peer-channel call (src/cluster/peer-channel.ts): no credential crosses, only the token's id.
 const sign: ForwardRequest = {
   method: 'POST',
-  path: '/v1/keys/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/sign',
-  body: JSON.stringify({ digest: '0x' + '11'.repeat(32) }),
-  authorization: 'Bearer km_secret_token',
+  path: '/peer/v1/operations',
+  body: JSON.stringify({
+    v: 1,
+    operation: 'key.sign',
+    keyId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+    input: { digest: '0x' + '11'.repeat(32) },
+    principal: { kind: 'token', tokenId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c' },
+  }),
   requestId: 'req-123_ABC',
 };
 
@@ -115,7 +121,7 @@ after(async () => {
   }
 });
 
-test('a forwarded call arrives unchanged, with the caller’s token, the request id and both node ids', async () => {
+test('a forwarded call arrives unchanged, without a credential, with the request id and both node ids', async () => {
   const f = forwarder();
   const res = await f.forward({ nodeId: 'node-b', endpoint: b.endpoint }, sign);
   assert.equal(res.nodeId, 'node-b');
@@ -124,7 +130,7 @@ test('a forwarded call arrives unchanged, with the caller’s token, the request
   assert.deepEqual(JSON.parse(res.body.toString('utf8')), {
     method: 'POST',
     url: sign.path,
-    authorization: 'Bearer km_secret_token',
+    authorization: null,
     requestId: 'req-123_ABC',
     forwardedBy: 'node-a',
     caller: 'node-a',
@@ -302,7 +308,6 @@ test('inputs are checked before anything is sent', async () => {
     { ...sign, path: '/v1\r\nx: y' },
     { ...sign, requestId: '' },
     { ...sign, requestId: 'a b' },
-    { ...sign, authorization: 'Bearer x\r\ny: z' },
     { ...sign, method: 'PATCH' as 'GET' },
   ])
     assert.equal(await code(f.forward(t, bad)), 'INVALID_REQUEST', JSON.stringify(bad));

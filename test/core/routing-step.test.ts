@@ -10,7 +10,8 @@ import { KeymeshError } from '../../src/errors.js';
 import type { Credential } from '../../src/core/context.js';
 import { OPERATIONS, needsKeyMaterial, type OperationName } from '../../src/core/operations/table.js';
 import { type KeyRouter, type PeerCall, wasDeclined } from '../../src/core/pipeline/route.js';
-import { PEER_OPERATIONS } from '../../src/api/http/forwarding.js';
+import { PEER_OPERATIONS } from '../../src/core/operations/codec.js';
+import { parseToken } from '../../src/core/tokens/record.js';
 import { openTestCore, type TestCore } from '../helpers/core.js';
 
 const DIGEST = '0x' + '11'.repeat(32);
@@ -20,6 +21,8 @@ let here: TestCore;
 let peer: TestCore;
 let admin: Credential;
 let peerAdmin: Credential;
+/** A credential's token id: what crosses the peer channel instead of the token. */
+const tokenIdOf = (c: Credential) => parseToken((c.principal as { token: string }).token)!.id;
 
 /** A router that sends every call to `peer` (or throws), recording what it was asked. */
 function router(mode: 'peer' | 'local' | 'none') {
@@ -39,7 +42,7 @@ function router(mode: 'peer' | 'local' | 'none') {
       try {
         // The peer's own admin token stands in for the caller's: the stores are separate.
         const cred: Credential = {
-          principal: { kind: 'peer', nodeId: 'n1', onBehalfOf: peerAdmin.principal },
+          principal: { kind: 'peer', nodeId: 'n1', tokenId: tokenIdOf(peerAdmin) },
           requestId: call.requestId,
         };
         const value = await peer.core.sign(cred, call.keyId, call.input as { digest: string });
@@ -117,7 +120,7 @@ test('a peer runs the call: its answer is the answer, audited here as a forward'
       operation: 'key.sign',
       keyId: pk.id,
       input: { digest: DIGEST },
-      principal: admin.principal,
+      tokenId: tokenIdOf(admin),
       requestId: 'r-peer',
     },
   ]);
@@ -156,7 +159,7 @@ test('no live holder: the refusal is audited on this node under the caller', asy
   assert.match(a[0]!.actor, /^token:/);
 });
 
-test('principals: each kind has its authenticator; a peer cannot act for a peer', async () => {
+test('principals: each kind has its authenticator; a peer acts only for a live token', async () => {
   const key = await here.core.createKey(admin, { name: 'k-principals', algorithm: 'secp256k1' });
   here.core.useRouter(router('local').r);
   const refused: [Credential['principal'], string][] = [
@@ -164,11 +167,8 @@ test('principals: each kind has its authenticator; a peer cannot act for a peer'
     [{ kind: 'token', token: 'kmt_nonsense' }, 'UNAUTHENTICATED'],
     [{ kind: 'session', sessionId: 's' }, 'UNAUTHENTICATED'],
     [{ kind: 'client-cert', subject: 'CN=x', fingerprint: '00' }, 'UNAUTHENTICATED'],
-    [{ kind: 'peer', nodeId: 'n2', onBehalfOf: { kind: 'anonymous' } }, 'UNAUTHENTICATED'],
-    [
-      { kind: 'peer', nodeId: 'n2', onBehalfOf: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal } },
-      'FORBIDDEN',
-    ],
+    [{ kind: 'peer', nodeId: 'n2', tokenId: 'not-an-id' }, 'UNAUTHENTICATED'],
+    [{ kind: 'peer', nodeId: 'n2', tokenId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' }, 'UNAUTHENTICATED'],
   ];
   for (const [principal, code] of refused)
     await assert.rejects(here.core.getKey({ principal, requestId: 'r-p' }, key.id), { code }, principal.kind);
@@ -181,7 +181,7 @@ test('a call a peer sent on runs here or is declined, never sent on again', asyn
   here.core.useRouter(r);
   const err = await here.core
     .sign(
-      { principal: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal }, requestId: 'r-fwd' },
+      { principal: { kind: 'peer', nodeId: 'n3', tokenId: tokenIdOf(admin) }, requestId: 'r-fwd' },
       key.id,
       { digest: DIGEST },
     )
@@ -196,7 +196,7 @@ test('a call a peer sent on runs here or is declined, never sent on again', asyn
   here.core.useRouter(router('local').r);
   const trace: { executedBy?: string } = {};
   await here.core.sign(
-    { principal: { kind: 'peer', nodeId: 'n3', onBehalfOf: admin.principal }, requestId: 'r-local', trace },
+    { principal: { kind: 'peer', nodeId: 'n3', tokenId: tokenIdOf(admin) }, requestId: 'r-local', trace },
     key.id,
     {
       digest: DIGEST,

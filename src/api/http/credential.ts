@@ -4,14 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { CallTrace, Credential } from '../../core/context.js';
 import { fromBearer } from '../../core/auth/principal.js';
 
-/** Per request: the peer that forwarded it (checked by server.ts), and what the core reports back. */
-const forwarded = new WeakMap<FastifyRequest, string>();
+/** Per request: what the core reports back (where a key-using call ran). */
 const traces = new WeakMap<FastifyRequest, CallTrace>();
-
-/** Called once the peer listener has proven that `peer` sent this request on for its caller. */
-export function markForwarded(req: FastifyRequest, peer: string): void {
-  forwarded.set(req, peer);
-}
 
 export function traceOf(req: FastifyRequest): CallTrace | undefined {
   return traces.get(req);
@@ -27,12 +21,9 @@ export function credential(req: FastifyRequest): Credential {
   const source = req.socket?.remoteAddress;
   let trace = traces.get(req);
   if (!trace) traces.set(req, (trace = {}));
-  const forwardedBy = forwarded.get(req);
-  const caller = fromBearer(m ? m[1] : undefined);
   return {
     trace,
-    // Over the peer listener, a node proven by its certificate acts for the caller (server.ts).
-    principal: forwardedBy !== undefined ? { kind: 'peer', nodeId: forwardedBy, onBehalfOf: caller } : caller,
+    principal: fromBearer(m ? m[1] : undefined),
     requestId: req.id,
     ...(source ? { source } : {}),
     ...(inputError ? { inputError } : {}),

@@ -21,8 +21,7 @@ import {
   timeoutOptions,
 } from './edge.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../config.js';
-import { markForwarded, traceOf } from './credential.js';
-import { wasDeclined } from '../../core/pipeline/route.js';
+import { traceOf } from './credential.js';
 import { ApprovalPending } from '../../core/pipeline/outcome.js';
 import { OPERATIONS, type OperationName } from '../../core/operations/table.js';
 
@@ -32,17 +31,8 @@ declare module 'fastify' {
     operation?: OperationName;
   }
 }
-import type { ServerOptions } from 'node:https';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
-import {
-  HEADER_FORWARD_REFUSED,
-  HEADER_FORWARDED_BY,
-  HEADER_REQUEST_ID,
-  peerNodeId,
-} from '../../cluster/forward.js';
-import { KeymeshError } from '../../errors.js';
-import type { TLSSocket } from 'node:tls';
 import { chainRoutes } from './routes/chains.js';
 import { keyRoutes } from './routes/keys.js';
 import { systemRoutes } from './routes/system.js';
@@ -56,8 +46,6 @@ export interface HttpOptions {
   version: string;
   logLevel: string;
   tls?: { cert: Buffer; key: Buffer };
-  /** The cluster peer listener's TLS (mutual; src/cluster/forward.ts peerServerOptions). */
-  peerTls?: ServerOptions;
   /** Cluster mode: key-using calls report the node that ran them (registerClusterHooks). */
   cluster?: boolean;
   /** The JSON-RPC signer's settings (--chain-id). */
@@ -86,7 +74,6 @@ function openApiDescription(): string {
 export const HEADER_NODE = 'x-keymesh-node';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const REQUEST_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** What the body rules (body.ts) may refuse on any route that takes a body. */
 const bodyRefusals = () => openApiErrors('PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE');
@@ -101,14 +88,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     http: timeouts,
     clientErrorHandler: onClientError,
     frameworkErrors: onFrameworkError,
-    // On the peer listener (mutual TLS, cluster nodes only) a forwarded call keeps the request id
-    // it was given on the first node, so both audit logs name it.
-    genReqId: opts.peerTls
-      ? (req) => {
-          const h = req.headers[HEADER_REQUEST_ID];
-          return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newRequestId();
-        }
-      : () => newRequestId(),
+    genReqId: () => newRequestId(),
     requestIdHeader: false,
     // Per-request lines are ours (onResponse, at debug), without bodies or headers.
     logController: new LogController({ disableRequestLogging: true }),
@@ -116,7 +96,6 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     return503OnClosing: false,
     forceCloseConnections: false,
     ...(opts.tls ? { https: { ...timeouts, cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    ...(opts.peerTls ? { https: { ...timeouts, ...opts.peerTls } } : {}),
     logger: {
       level: opts.logLevel,
       redact: {
@@ -198,16 +177,12 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     req.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
-  // A call a peer sent on for its caller: only a cluster node, over the peer listener, may do that
-  // (its client certificate names it). The core then runs it here or declines it, never sends it
-  // on again. Where a key-using call ran is the core's answer (Credential.trace), sent back as a
-  // header. Cluster listeners only: a standalone node has no peers, ignores the header, and pays
-  // for no hook on its signing path.
-  if (opts.peerTls || opts.cluster) registerClusterHooks(app, opts);
+  // Where a key-using call ran is the core's answer (Credential.trace), sent back as a header.
+  // Cluster nodes only: a standalone node pays for no hook on its signing path. Calls from peers
+  // arrive on the peer listener (src/api/peer/server.ts), never here.
+  if (opts.cluster) registerClusterHooks(app);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    // Declined before acting: the sending node may try another holder.
-    if (wasDeclined(err)) reply.header(HEADER_FORWARD_REFUSED, '1');
     // Not a failure: the signature waits for an approval (pipeline/outcome.ts).
     if ((err as unknown) instanceof ApprovalPending) {
       const { approvalId, operation, keyId } = (err as unknown as ApprovalPending).outcome;
@@ -249,15 +224,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   return app;
 }
 
-function registerClusterHooks(app: FastifyInstance, opts: HttpOptions): void {
-  app.addHook('preHandler', async (req) => {
-    const forwardedBy = req.headers[HEADER_FORWARDED_BY];
-    if (forwardedBy === undefined) return;
-    const peer = opts.peerTls ? peerNodeId(req.socket as TLSSocket) : undefined;
-    if (peer === undefined || peer !== forwardedBy)
-      throw new KeymeshError('FORBIDDEN', 'Forwarded calls come from cluster nodes over the peer port.');
-    markForwarded(req, peer);
-  });
+function registerClusterHooks(app: FastifyInstance): void {
   app.addHook('onSend', async (req, reply, payload) => {
     const node = traceOf(req)?.executedBy;
     if (node !== undefined) reply.header(HEADER_NODE, node);

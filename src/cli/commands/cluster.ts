@@ -18,13 +18,13 @@ import { join } from 'node:path';
 import { CA_FILE, CA_KEY_FILE, createCa, issueServerCert, loadCa } from '../../tls/certs.js';
 import { grantUris } from '../../enclave/crypto/attestation.js';
 import { writeFileAtomic } from '../../util/files.js';
+import { isNodeId } from '../../util/ids.js';
 import { type Command, type Group, list, str } from '../args.js';
 import { CliError, EXIT, makeClient } from '../client.js';
 import { printJson, printTable } from '../output.js';
 
 export const NODE_CERT_FILE = 'node.crt';
 export const NODE_KEY_FILE = 'node.key';
-const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** Where add-node puts a node's certificate and key. */
 export const nodeTlsDir = (dir: string, nodeId: string) => join(dir, 'nodes', nodeId);
@@ -97,7 +97,7 @@ const commands: Command[] = [
       const id = str(v['node-id'])!;
       const region = str(v.region)!;
       const level = str(v.level)!;
-      if (!NODE_ID_RE.test(id))
+      if (!isNodeId(id))
         throw new CliError('--node-id must be 1 to 63 characters of A-Z a-z 0-9 ._-', EXIT.usage, 'USAGE');
       let uris: string[];
       try {

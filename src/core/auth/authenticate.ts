@@ -18,7 +18,7 @@ type Authenticator<K extends PrincipalKind> = (
 const AUTHENTICATORS: { [K in PrincipalKind]: Authenticator<K> } = {
   anonymous: () => Promise.reject(unauthenticated()),
   token: (store, p) => authenticateToken(store, p.token),
-  peer: (store, p) => authenticatePeer(store, p, authenticate),
+  peer: (store, p) => authenticatePeer(store, p),
   // Seams for the next issues: refused until their authenticators exist.
   session: () => Promise.reject(unauthenticated()),
   'client-cert': () => Promise.reject(unauthenticated()),

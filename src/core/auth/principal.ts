@@ -8,10 +8,12 @@ export type Principal =
   /** An API token, as presented (a secret: never logged, never audited). */
   | { kind: 'token'; token: string }
   /**
-   * A cluster node, proven by the peer channel's mutual TLS, running a call for a caller who
-   * presented `onBehalfOf` to it. The node adds no rights: the caller's are checked again here.
+   * A cluster node, proven by the peer channel's mutual TLS (src/cluster/peer-channel.ts), running
+   * a call for the token with id `tokenId`, which that node authenticated. The token's secret never
+   * crosses: this node loads the token's record itself, so a revoked or expired token is refused
+   * here too, and the node adds no rights: the token's scopes and keys are checked again here.
    */
-  | { kind: 'peer'; nodeId: string; onBehalfOf: Principal }
+  | { kind: 'peer'; nodeId: string; tokenId: string }
   /** The next issue's user session (console): no authenticator yet, so refused. */
   | { kind: 'session'; sessionId: string }
   /** A KMIP client's certificate, proven by TLS: no authenticator yet, so refused. */

@@ -37,6 +37,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { KeymeshError } from '../../errors.js';
+import { NODE_ID_RE, REGION_RE } from '../../util/ids.js';
 import { concatBytes, lengthPrefixed, u32be } from './bytes.js';
 
 export const ATTESTATION_TYPE_SOFTWARE_V1 = 'keymesh-software-v1';
@@ -54,8 +55,6 @@ export const MAX_LEVEL = 10;
 const DOMAIN = new TextEncoder().encode('keymesh/attestation/v1');
 // Same rules as the cluster's validators (src/cluster/ids.ts), repeated here because the enclave
 // must not import node-side code.
-const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const REGION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const PUB_RE = /^0x[0-9a-f]{64}$/;
 const SIG_RE = /^0x[0-9a-f]{128}$/;
 const STATEMENT_FIELDS = [

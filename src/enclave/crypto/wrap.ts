@@ -36,6 +36,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { KeymeshError } from '../../errors.js';
+import { isNodeId } from '../../util/ids.js';
 import type { Algorithm } from '../enclave.js';
 import { checkBytes, concatBytes, isAllZero, lengthPrefixed, u32be } from './bytes.js';
 import { aesGcmDecrypt, aesGcmEncrypt, checkKeyBinding, NONCE_BYTES, TAG_BYTES } from './seal.js';
@@ -52,8 +53,6 @@ export const MAX_WRAPPED_BYTES = WRAP_OVERHEAD_BYTES + MAX_WRAP_PLAINTEXT_BYTES;
 
 const DOMAIN = new TextEncoder().encode('keymesh/wrap/v1');
 const DOMAIN_KEY = new TextEncoder().encode('keymesh/wrap/v1 key');
-// Same rule as --node-id (src/config.ts): what a node id can be, checked before it goes into AD.
-const NODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** What a replica is bound to: the key record it belongs to and the node it was wrapped for. */
 export interface WrapBinding {
@@ -123,7 +122,8 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
 /** The fixed associated-data encoding (exported for tests). */
 export function wrapAssociatedData(type: number, b: WrapBinding): Uint8Array {
   const keyId = checkKeyBinding(b, 'wrap binding');
-  if (typeof b.nodeId !== 'string' || !NODE_ID_RE.test(b.nodeId))
+  // What a node id can be (util/ids.ts), checked before it goes into AD.
+  if (!isNodeId(b.nodeId))
     throw new KeymeshError('INVALID_REQUEST', 'nodeId must be 1 to 63 characters of A-Z a-z 0-9 ._-');
   return concatBytes(
     lengthPrefixed(DOMAIN),

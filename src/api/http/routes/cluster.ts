@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../../core/core.js';
 import { credential } from '../credential.js';
+import { NODE_ID_PATTERN } from '../../../util/ids.js';
 
 const nodeSchema = {
   type: 'object',
@@ -49,7 +50,7 @@ export function clusterRoutes(app: FastifyInstance, core: Core): void {
         summary: 'Remove a node that is down from the cluster for good; its replicas are deleted',
         params: {
           type: 'object',
-          properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' } },
+          properties: { id: { type: 'string', pattern: NODE_ID_PATTERN } },
           required: ['id'],
         },
         response: {
