@@ -3,6 +3,8 @@
 // - the same call through REST, JSON-RPC and the CLI on a non-holder gives the same answer, one
 //   peer call each, and the same audit entries on both nodes (the peer's names the token and the
 //   node it came through);
+// - every operation that needs key material, forwarded, answers exactly what the holder answers
+//   (signatures are deterministic), so no codec drops or changes a field;
 // - a caller refused on the node it reached (no scope, revoked, bogus) causes no peer call;
 // - the peer checks the token itself: revoked, without the scope or the key, refused there;
 // - hostile bodies get typed refusals (400, 413, 415), never a 500;
@@ -19,6 +21,8 @@ import { createCa, issueClientCert, loadCa } from '../../src/tls/certs.js';
 import { parseToken } from '../../src/core/tokens/record.js';
 import { MAX_PEER_BODY_BYTES, PEER_OPERATIONS_PATH } from '../../src/cluster/peer-channel.js';
 import { type ClusterKey, createKey, peerAddress, skipWithoutEtcd, useCluster } from './_nodes.js';
+import { heavyPsbt } from '../helpers/heavy-inputs.js';
+import { MAIL } from '../fixtures/eip712-mail.js';
 
 interface AuditEntry {
   seq: number;
@@ -204,6 +208,61 @@ test(
       [['ethereum.message', 'allowed', 'n3', `token:${id} via node:n2`]],
     );
     for (const name of ['rpc', 'cli']) assert.deepEqual(seen[name], seen.rest, `${name} as REST`);
+  },
+);
+
+test(
+  'every operation needing key material, forwarded, answers what the holder answers',
+  { skip },
+  async () => {
+    const k = await keyOnN3();
+    const hd = await n('n1').api<ClusterKey>(
+      'POST',
+      '/v1/keys',
+      { name: 'peer-channel-hd', algorithm: 'secp256k1', hd: true, placement: { regions: ['us'] } },
+      c.admin,
+    );
+    assert.equal(hd.status, 201, JSON.stringify(hd.body));
+    const path = "m/44'/60'/0'/0/0";
+    const pub = Buffer.from(k.publicKey.slice(2), 'hex');
+    const tx = { chainId: 1, nonce: 0, gas: 21000, gasPrice: '1', to: '0x' + '11'.repeat(20), value: '0x1' };
+    const signed = await n('n3').api<{ signature: string }>(
+      'POST',
+      `/v1/keys/${hd.body.id}/sign`,
+      { digest: DIGEST, path },
+      c.admin,
+    );
+    assert.equal(signed.status, 200, JSON.stringify(signed.body));
+    const calls: [string, string, string, unknown?][] = [
+      ['key.sign', 'POST', `/v1/keys/${k.id}/sign`, { digest: DIGEST }],
+      ['key.sign at a path', 'POST', `/v1/keys/${hd.body.id}/sign`, { digest: DIGEST, path }],
+      [
+        'key.verify at a path',
+        'POST',
+        `/v1/keys/${hd.body.id}/verify`,
+        { digest: DIGEST, signature: signed.body.signature.slice(0, 130), path },
+      ],
+      ['key.derive', 'GET', `/v1/keys/${hd.body.id}/derive?path=${encodeURIComponent(path)}`],
+      ['ethereum.message', 'POST', `/v1/keys/${k.id}/ethereum/message`, { message: 'hello' }],
+      ['ethereum.typed-data', 'POST', `/v1/keys/${k.id}/ethereum/typed-data`, { typedData: MAIL }],
+      ['ethereum.transaction', 'POST', `/v1/keys/${k.id}/ethereum/transaction`, { transaction: tx }],
+      [
+        'bitcoin.psbt',
+        'POST',
+        `/v1/keys/${k.id}/bitcoin/psbt`,
+        { psbt: heavyPsbt(pub, { kind: 'p2wpkh', inputs: 3 }), network: 'regtest' },
+      ],
+    ];
+    for (const [what, method, url, body] of calls) {
+      const before = await peerCalls(n('n3'));
+      const here = await n('n3').api(method, url, body, c.admin);
+      const there = await n('n1').api(method, url, body, c.admin);
+      assert.equal(here.status, 200, `${what} on the holder: ${JSON.stringify(here.body)}`);
+      assert.equal(there.status, 200, `${what} forwarded: ${JSON.stringify(there.body)}`);
+      assert.deepEqual(there.body, here.body, what);
+      assert.equal(there.headers.get('x-keymesh-node'), 'n3', what);
+      assert.equal(await peerCalls(n('n3')), before + 1, `${what}: one peer call`);
+    }
   },
 );
 
