@@ -1,0 +1,174 @@
+// The harness of the per-operation tests (test/core/**, one file per operation's source file):
+// an in-process core on real parts (test/helpers/core.ts), tokens minted through the core itself,
+// the audit entries one request wrote, and the two checks every operation gets: a refusal must
+// carry a code the operation's row of the table declares (`refuses`), and a caller without the
+// row's scope is refused FORBIDDEN and audited as denied under its own name (`assertForbidden`).
+import assert from 'node:assert/strict';
+import type { Credential } from '../../src/core/context.js';
+import { type Scope, Scopes } from '../../src/core/auth/scopes.js';
+import { OPERATIONS, type OperationName } from '../../src/core/operations/table.js';
+import { bootstrapAdminToken } from '../../src/core/tokens/create.js';
+import { type ErrorCode, KeymeshError } from '../../src/errors.js';
+import { newId } from '../../src/util/ids.js';
+import { openTestCore, type TestCore, type TestCoreOptions } from '../helpers/core.js';
+
+/** A caller the tests act as: the credential (with a fresh request id per `as`) and its audit actor. */
+export interface Actor {
+  actor: string;
+  tokenId: string;
+  /** The credential under a request id of its own, so each call's audit entries can be told apart. */
+  as(requestId: string): Credential;
+}
+
+/** One audit entry as the tests compare it. */
+export interface Seen {
+  action: string;
+  outcome: string;
+  actor: string;
+  keyId?: string;
+  code?: unknown;
+}
+
+export interface OpHarness extends TestCore {
+  admin: Actor;
+  /** A token minted by the admin through the core (token.create), with these scopes and keys. */
+  token(scopes: readonly Scope[], keyIds?: readonly string[]): Promise<Actor>;
+  /** The entries written under `requestId`, in order. */
+  audited(requestId: string): Seen[];
+}
+
+function actorOf(tokenId: string, token: string): Actor {
+  return {
+    actor: `token:${tokenId}`,
+    tokenId,
+    as: (requestId) => ({ principal: { kind: 'token', token }, requestId }),
+  };
+}
+
+let minted = 0;
+
+export async function openOps(opts: TestCoreOptions = {}): Promise<OpHarness> {
+  const t = await openTestCore(opts);
+  const boot = await bootstrapAdminToken(t.core.deps);
+  const admin = actorOf(boot.id, boot.token);
+  return Object.assign(t, {
+    admin,
+    token: async (scopes: readonly Scope[], keyIds?: readonly string[]) => {
+      const made = await t.core.createToken(admin.as(`mint-${++minted}`), {
+        name: `t${minted}`,
+        scopes: [...scopes],
+        ...(keyIds === undefined ? {} : { keyIds: [...keyIds] }),
+      });
+      return actorOf(made.id, made.token);
+    },
+    audited: (requestId: string) =>
+      t.audit
+        .list(0, 100_000)
+        .filter((e) => e.requestId === requestId)
+        .map((e) => ({
+          action: e.action,
+          outcome: e.outcome,
+          actor: e.actor,
+          ...(e.keyId === undefined ? {} : { keyId: e.keyId }),
+          ...(e.details?.code === undefined ? {} : { code: e.details.code }),
+        })),
+  });
+}
+
+/**
+ * `p` must fail with the typed error `code`, and `code` must be one the operation declares in its
+ * row of the table (its `errors` column): a test cannot provoke an answer the table does not list.
+ */
+export async function refuses(
+  op: OperationName,
+  p: Promise<unknown>,
+  code: ErrorCode,
+): Promise<KeymeshError> {
+  const declared: readonly ErrorCode[] = OPERATIONS[op].errors;
+  assert.ok(declared.includes(code), `${op} does not declare ${code} in its row of the operations table`);
+  const err = await p.then(
+    () => assert.fail(`${op} succeeded; expected ${code}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof KeymeshError, `expected a KeymeshError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  return err;
+}
+
+/** A scope that does not imply `scope` (admin implies every one). */
+function otherScope(scope: Scope): Scope {
+  return Scopes.find((s) => s !== scope && s !== 'admin')!;
+}
+
+/**
+ * A token without the operation's scope is refused FORBIDDEN, and that is audited once as denied,
+ * under the operation's action and the token's actor (naming the key when the call names one); for
+ * a call that names a key, so is a token with the scope whose keyIds leave that key out.
+ */
+export async function assertForbidden(
+  h: OpHarness,
+  op: OperationName,
+  call: (cred: Credential) => Promise<unknown>,
+  keyId?: string,
+): Promise<void> {
+  const spec = OPERATIONS[op];
+  const callers = [await h.token([otherScope(spec.scope)])];
+  // A key-bound operation also refuses a token with the scope that is narrowed to other keys.
+  if (keyId !== undefined) callers.push(await h.token([spec.scope], [newId()]));
+  for (const [i, who] of callers.entries()) {
+    const rid = `forbidden-${op}-${i}`;
+    await refuses(op, call(who.as(rid)), 'FORBIDDEN');
+    assert.deepEqual(h.audited(rid), [
+      {
+        action: spec.action,
+        outcome: 'denied',
+        actor: who.actor,
+        ...(keyId === undefined ? {} : { keyId }),
+        code: 'FORBIDDEN',
+      },
+    ]);
+  }
+}
+
+let refusalRun = 0;
+
+/**
+ * The admin's call is refused with `code` (declared by the row, `refuses`), and audited as
+ * `audited` under the operation's action, or not at all (`none`: a read's NOT_FOUND).
+ */
+export async function assertRefused(
+  h: OpHarness,
+  op: OperationName,
+  call: (cred: Credential) => Promise<unknown>,
+  code: ErrorCode,
+  audited: 'denied' | 'error' | 'none',
+  keyId?: string,
+): Promise<KeymeshError> {
+  const rid = `refused-${op}-${code}-${++refusalRun}`;
+  const err = await refuses(op, call(h.admin.as(rid)), code);
+  assert.deepEqual(
+    h.audited(rid),
+    audited === 'none'
+      ? []
+      : [
+          {
+            action: OPERATIONS[op].action,
+            outcome: audited,
+            actor: h.admin.actor,
+            ...(keyId === undefined ? {} : { keyId }),
+            code,
+          },
+        ],
+  );
+  return err;
+}
+
+/** The entry an allowed call writes before its effect: the operation's action, by the caller. */
+export function allowed(op: OperationName, who: Actor, keyId?: string): Seen {
+  return {
+    action: OPERATIONS[op].action,
+    outcome: 'allowed',
+    actor: who.actor,
+    ...(keyId === undefined ? {} : { keyId }),
+  };
+}
