@@ -25,6 +25,7 @@ import type { SignInput } from './keys/input.js';
 import { authenticate } from './auth/authenticate.js';
 import { registerReplicaHolder } from './keys/record.js';
 import { removeClusterNode } from './cluster/remove-node.js';
+import { listAudit, type ListAuditInput } from './audit/list.js';
 import { createToken, type CreateTokenInput } from './tokens/create.js';
 import { listTokens } from './tokens/list.js';
 import type { TokenView } from './tokens/record.js';
@@ -281,18 +282,8 @@ export class Core {
   }
 
   // Audit
-  listAudit(
-    cred: Credential,
-    q: { after?: number | string; limit?: number | string },
-  ): Promise<{ entries: AuditEntry[] }> {
-    return this.perform(cred, { op: 'audit.list' }, async () => {
-      const after = q.after === undefined ? 0 : Number(q.after);
-      const limit = q.limit === undefined ? 100 : Number(q.limit);
-      if (!Number.isSafeInteger(after) || after < 0) throw invalid('after must be a whole number, 0 or more');
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        throw invalid('limit must be a whole number from 1 to 1000');
-      return { entries: this.deps.audit.list(after, limit) };
-    });
+  listAudit(cred: Credential, q: ListAuditInput): Promise<{ entries: AuditEntry[] }> {
+    return this.perform(cred, { op: 'audit.list' }, (ctx) => listAudit(ctx, q));
   }
 
   health(): { status: 'ok'; nodeId: string; version: string } {
