@@ -44,6 +44,7 @@ import {
 import { openEtcdStore } from './store/etcd.js';
 import { CA_FILE } from './tls/certs.js';
 import type { ClusterConfig } from './config.js';
+import { BOOTSTRAP_KEY } from './store/layout.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -53,8 +54,6 @@ export interface RunningNode {
   adminTokenPath: string;
   stop(): Promise<void>;
 }
-
-const BOOTSTRAP_KEY = 'system/bootstrap';
 
 export async function startNode(
   config: NodeConfig,

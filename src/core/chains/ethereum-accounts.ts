@@ -11,7 +11,9 @@ import { parseAddress } from '../../chains/ethereum/fields.js';
 import { KeymeshError } from '../../errors.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, type KeyRecord } from '../keys/record.js';
+import { KEYS_PREFIX, keyKey } from '../../store/layout.js';
+import { scan } from '../../store/scan.js';
+import type { KeyRecord } from '../keys/record.js';
 import { ethereumAddressOf } from './signer.js';
 
 export interface EthereumAccount {
@@ -48,13 +50,7 @@ async function* callerKeys(ctx: OpContext): AsyncGenerator<KeyRecord> {
     }
     return;
   }
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.list('keys/', { ...(after ? { after } : {}), limit: SCAN_PAGE });
-    for (const e of page) yield JSON.parse(e.value) as KeyRecord;
-    if (page.length < SCAN_PAGE) return;
-    after = page[page.length - 1]!.key;
-  }
+  for await (const e of scan(store, KEYS_PREFIX, { page: SCAN_PAGE })) yield JSON.parse(e.value) as KeyRecord;
 }
 
 /** The caller's signing accounts: active secp256k1 keys it may use, oldest first, one per address. */

@@ -4,7 +4,9 @@ import { invalid } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, nameKey, type KeyRecord, toKeyView, type KeyView } from './record.js';
+import { KEYS_PREFIX, keyKey, nameKey } from '../../store/layout.js';
+import { scan } from '../../store/scan.js';
+import { type KeyRecord, toKeyView, type KeyView } from './record.js';
 import { type KeyState, KeyStates } from './states.js';
 
 export interface ListKeysInput {
@@ -40,16 +42,15 @@ export async function listKeys(
   }
 
   const keys: KeyView[] = [];
-  let after = input.cursor === undefined ? undefined : keyKey(input.cursor);
-  for (;;) {
-    const page = await store.list('keys/', { ...(after ? { after } : {}), limit: SCAN_PAGE });
-    for (const e of page) {
-      const r = JSON.parse(e.value) as KeyRecord;
-      if (!want(r)) continue;
-      if (keys.length === limit) return { keys, nextCursor: keys[keys.length - 1]!.id };
-      keys.push(toKeyView(r));
-    }
-    if (page.length < SCAN_PAGE) return { keys };
-    after = page[page.length - 1]!.key;
+  const after = input.cursor === undefined ? undefined : keyKey(input.cursor);
+  for await (const e of scan(store, KEYS_PREFIX, {
+    ...(after === undefined ? {} : { after }),
+    page: SCAN_PAGE,
+  })) {
+    const r = JSON.parse(e.value) as KeyRecord;
+    if (!want(r)) continue;
+    if (keys.length === limit) return { keys, nextCursor: keys[keys.length - 1]!.id };
+    keys.push(toKeyView(r));
   }
+  return { keys };
 }
