@@ -1,7 +1,6 @@
 // The key record as stored: identity, public key, state and the sealed private material (a blob
 // only the enclave can open). `toKeyView` is the public key object of the API contract; it is the
 // only way a record leaves the core.
-import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { publicKeyToAddress } from 'viem/accounts';
 import type { Algorithm } from '../../enclave/enclave.js';
@@ -11,6 +10,7 @@ import { toHex } from '../../util/bytes.js';
 import type { KeyState } from './states.js';
 import type { Placement } from '../../cluster/placement.js';
 import { parseReplica, ReplicaKeys } from '../../cluster/replicas.js';
+import { keyKey, nameKey } from '../../store/layout.js';
 
 export interface KeyRecord {
   id: string;
@@ -60,10 +60,8 @@ export interface KeyView {
   replicas?: string[];
 }
 
-export const keyKey = (id: string) => `keys/${id}`;
-/** Name index. Hashed so that any name fits the store's key-length bound. */
-export const nameKey = (name: string) =>
-  `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
+// The store's key layout is src/store/layout.ts; re-exported for the modules that import it here.
+export { keyKey, nameKey };
 
 /**
  * Cluster mode, per store: which node this is and whether it may sign now. Registered by the Core

@@ -16,7 +16,7 @@ export interface TokenRecord {
 
 export type TokenView = Omit<TokenRecord, 'secretHash'>;
 
-export const tokenKey = (id: string) => `tokens/${id}`;
+export { tokenKey } from '../../store/layout.js';
 
 const TOKEN_RE =
   /^kmt_([0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
