@@ -17,9 +17,10 @@ import type { EtcdStore } from '../store/etcd.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
 import { ReplicaKeys } from './replicas.js';
+import { KEYS_PREFIX, REPLICAS_PREFIX } from '../store/layout.js';
 
-const KEYS = 'keys/';
-const REPLICAS = 'replicas/';
+const KEYS = KEYS_PREFIX;
+const REPLICAS = REPLICAS_PREFIX;
 /** The store's bound on one listing: beyond it, keys go the etcd way (see the header). */
 const LIST_LIMIT = MAX_LIST_LIMIT;
 

@@ -9,7 +9,6 @@
 // Runs are serialised and coalesced; a periodic run catches anything a failed run left behind.
 import type { Enclave } from '../enclave/enclave.js';
 import type { EtcdStore } from '../store/etcd.js';
-import type { Entry } from '../store/store.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import type { Membership } from './membership.js';
 import { wrapConstraint, type Placement } from './placement.js';
@@ -21,6 +20,8 @@ import {
   type ReplicaRecord,
   type SyncKey,
 } from './replicas.js';
+import { KEYS_PREFIX, keyKey, REPLICAS_PREFIX } from '../store/layout.js';
+import { scanAll } from '../store/scan.js';
 
 const PERIOD_MS = 10_000;
 
@@ -88,29 +89,17 @@ export class ReplicaSync {
     return this.running;
   }
 
-  private async listAll(prefix: string): Promise<Entry[]> {
-    const out: Entry[] = [];
-    for (;;) {
-      const page = await this.store.list(prefix, {
-        limit: MAX_LIST_LIMIT,
-        ...(out.length ? { after: out[out.length - 1]!.key } : {}),
-      });
-      out.push(...page);
-      if (page.length < MAX_LIST_LIMIT) return out;
-    }
-  }
-
   async runOnce(): Promise<SyncOutcome> {
     const outcome: SyncOutcome = { wrapped: 0, removed: 0 };
     if (this.closed || !this.membership.isLive()) return outcome;
     const nodes = this.membership.nodes();
     const records = new Map<string, { rec: StoredKey; modRevision: number }>();
-    for (const e of await this.listAll('keys/')) {
+    for (const e of await scanAll(this.store, KEYS_PREFIX, { page: MAX_LIST_LIMIT })) {
       const rec = JSON.parse(e.value) as StoredKey;
       if (Array.isArray(rec.replicas)) records.set(rec.id, { rec, modRevision: e.modRevision });
     }
     const replicas = new Map<string, ReplicaRecord[]>();
-    for (const e of await this.listAll('replicas/')) {
+    for (const e of await scanAll(this.store, REPLICAS_PREFIX, { page: MAX_LIST_LIMIT })) {
       const [, keyId, nodeId] = e.key.split('/');
       const r = keyId && nodeId ? parseReplica(e.value, keyId, nodeId) : undefined;
       if (r) replicas.set(keyId!, [...(replicas.get(keyId!) ?? []), r]);
@@ -155,14 +144,14 @@ export class ReplicaSync {
         puts = replicaRecords({ keyId, version: mine.version, algorithm: mine.algorithm }, made, this.selfId);
       }
       if (puts.length === 0 && removes.length === 0) continue;
-      const t = syncTxn({ key: `keys/${keyId}`, modRevision: entry?.modRevision ?? 0 }, puts, removes);
+      const t = syncTxn({ key: keyKey(keyId), modRevision: entry?.modRevision ?? 0 }, puts, removes);
       if (entry && entry.rec.sealed !== null) {
         // The record's replica list follows the replicas (what GET /v1/keys/{id} shows).
         const holders = new Set((replicas.get(keyId) ?? []).map((r) => r.nodeId));
         for (const p of puts) holders.add(p.nodeId);
         for (const r of removes) holders.delete(r.nodeId);
         const next = { ...entry.rec, replicas: [...holders].sort() };
-        t.ops.push({ type: 'put', key: `keys/${keyId}`, value: JSON.stringify(next) });
+        t.ops.push({ type: 'put', key: keyKey(keyId), value: JSON.stringify(next) });
       }
       const res = await this.store.txn(t.compares, t.ops);
       if (res.ok) {

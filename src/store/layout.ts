@@ -49,12 +49,15 @@ export const ethAddressIndexKey = (address: string, keyId: string): string =>
 
 /** The cluster's records (etcd only). */
 export const ClusterLayout = {
+  /** Leased liveness record of a node: present exactly while its lease is held. */
   nodesPrefix: 'cluster/nodes/',
   node: (id: string) => `cluster/nodes/${id}`,
+  /** Persistent membership record (no lease): a node known to the cluster, live or not. */
   membersPrefix: 'cluster/members/',
   member: (id: string) => `cluster/members/${id}`,
   /** Every acknowledgement of one key's state changes. */
   acksOf: (keyId: string) => `cluster/acks/${keyId}/`,
+  /** Acknowledgements of a key's state change at a revision, one per holder, leased to the holder. */
   acksPrefix: (keyId: string, revision: number) => `cluster/acks/${keyId}/${revision}/`,
   ack: (keyId: string, revision: number, nodeId: string) => `cluster/acks/${keyId}/${revision}/${nodeId}`,
   devCa: 'cluster/dev-ca',
