@@ -99,7 +99,7 @@ export class Core {
           return (await this.onPeer(router, targets, cred, caller, { ...call, keyId })) as T;
         if (cred.trace) cred.trace.executedBy = router.selfId;
       }
-      return await fn({ deps: this.deps, caller, requestId: cred.requestId });
+      return await fn({ deps: this.deps, caller, requestId: cred.requestId, operation: call.op });
     } catch (err) {
       // A pending outcome is no failure; a peer's refusal was audited there and as the forward.
       if (!(err instanceof ApprovalPending) && !fromPeer.has(err as object))

@@ -207,7 +207,7 @@ async function persist(
         publicKey: made.publicKey,
       });
   }
-  await auditAllowed(ctx, meta.origin === 'generated' ? 'key.create' : 'key.import', meta.id, {
+  await auditAllowed(ctx, meta.id, {
     name: meta.name,
     algorithm: meta.algorithm,
     publicKey: record.publicKey,

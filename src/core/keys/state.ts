@@ -34,7 +34,7 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
     ...(record.replicas !== undefined ? { sealed: '' } : {}),
     ...(to === 'destroyed' ? { sealed: null } : {}),
   };
-  await auditAllowed(ctx, to === 'destroyed' ? 'key.destroy' : 'key.state', id, { from: record.state, to });
+  await auditAllowed(ctx, id, { from: record.state, to });
   const cluster = record.replicas !== undefined ? ctx.deps.cluster : undefined;
   // In a cluster: who holds it now (they must apply the change before this returns), and, on
   // destroy, their replicas go in the same transaction as the tombstone.

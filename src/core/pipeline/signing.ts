@@ -65,6 +65,6 @@ export async function runSigning<T>(ctx: OpContext, intent: SigningIntent<T>): P
       keyId: intent.keyId,
     };
   // DESIGN.md: the audit entry is durable before the signature exists.
-  await auditAllowed(ctx, intent.operation, intent.keyId, intent.audit);
+  await auditAllowed(ctx, intent.keyId, intent.audit);
   return { kind: 'done', value: await intent.execute() };
 }

@@ -51,7 +51,7 @@ export async function createToken(
     expiresAt: input.ttlSeconds === undefined ? null : new Date(now + input.ttlSeconds * 1000).toISOString(),
     secretHash,
   };
-  await auditAllowed(ctx, 'token.create', undefined, { tokenId: id, scopes: scopes.join(' ') });
+  await auditAllowed(ctx, undefined, { tokenId: id, scopes: scopes.join(' ') });
   await ctx.deps.store.txn(
     [{ key: tokenKey(id), modRevision: 0 }],
     [{ type: 'put', key: tokenKey(id), value: JSON.stringify(record) }],

@@ -9,6 +9,6 @@ export async function revokeToken(ctx: OpContext, id: string): Promise<void> {
   if (!isId(id)) throw notFound('token');
   const e = await ctx.deps.store.get(tokenKey(id));
   if (!e) throw notFound('token');
-  await auditAllowed(ctx, 'token.revoke', undefined, { tokenId: id });
+  await auditAllowed(ctx, undefined, { tokenId: id });
   await ctx.deps.store.delete(tokenKey(id));
 }

@@ -65,6 +65,7 @@ const read = (rel: string) => readFileSync(join(REPO_ROOT, rel), 'utf8');
 describe('every operation has its test through the dispatcher', () => {
   test('the map of sources names every row of the table, and each source exists', () => {
     assert.deepEqual(Object.keys(SOURCES).sort(), Object.keys(OPERATIONS).sort());
+    for (const [name, spec] of Object.entries(OPERATIONS)) assert.equal(spec.action, name);
     for (const [op, src] of Object.entries(SOURCES))
       assert.ok(existsSync(join(REPO_ROOT, src)), `${op}: ${src} is missing`);
   });
