@@ -3,10 +3,14 @@
 // the audit entries one request wrote, and the two checks every operation gets: a refusal must
 // carry a code the operation's row of the table declares (`refuses`), and a caller without the
 // row's scope is refused FORBIDDEN and audited as denied under its own name (`assertForbidden`).
+// A test file opens one harness for its tests with `useOps`; its policy answers the harness's
+// `policy.verdict` (allow, the pass-through, unless a test says otherwise).
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Credential } from '../../src/core/context.js';
 import { type Scope, Scopes } from '../../src/core/auth/scopes.js';
 import { OPERATIONS, type OperationName } from '../../src/core/operations/table.js';
+import type { Verdict } from '../../src/core/pipeline/signing.js';
 import { bootstrapAdminToken } from '../../src/core/tokens/create.js';
 import { type ErrorCode, KeymeshError } from '../../src/errors.js';
 import { newId } from '../../src/util/ids.js';
@@ -35,6 +39,10 @@ export interface OpHarness extends TestCore {
   token(scopes: readonly Scope[], keyIds?: readonly string[]): Promise<Actor>;
   /** The entries written under `requestId`, in order. */
   audited(requestId: string): Seen[];
+  /** What the core's policy answers every signing intent: allow unless a test sets `verdict`. */
+  policy: { verdict: Verdict };
+  /** An imported secp256k1 key (0x-hex private key), by the admin: its id. */
+  importKey(name: string, privateKey: string): Promise<string>;
 }
 
 function actorOf(tokenId: string, token: string): Actor {
@@ -47,12 +55,35 @@ function actorOf(tokenId: string, token: string): Actor {
 
 let minted = 0;
 
-export async function openOps(opts: TestCoreOptions = {}): Promise<OpHarness> {
-  const t = await openTestCore(opts);
+/**
+ * The harness of a test file: opened before its tests (then `setup` runs: a root-level `before`
+ * of the file's own may run before this one has finished), closed after them.
+ */
+export function useOps(
+  opts: Omit<TestCoreOptions, 'policy'> = {},
+  setup?: (h: OpHarness) => Promise<void>,
+): OpHarness {
+  const h = {} as OpHarness;
+  before(async () => {
+    Object.assign(h, await openOps(opts));
+    await setup?.(h);
+  });
+  after(() => h.close());
+  return h;
+}
+
+export async function openOps(opts: Omit<TestCoreOptions, 'policy'> = {}): Promise<OpHarness> {
+  const policy: OpHarness['policy'] = { verdict: { decision: 'allow' } };
+  const t = await openTestCore({ ...opts, policy: { judge: () => policy.verdict } });
   const boot = await bootstrapAdminToken(t.core.deps);
   const admin = actorOf(boot.id, boot.token);
+  let imported = 0;
   return Object.assign(t, {
+    policy,
     admin,
+    importKey: async (name: string, privateKey: string) =>
+      (await t.core.importKey(admin.as(`import-${++imported}`), { name, algorithm: 'secp256k1', privateKey }))
+        .id,
     token: async (scopes: readonly Scope[], keyIds?: readonly string[]) => {
       const made = await t.core.createToken(admin.as(`mint-${++minted}`), {
         name: `t${minted}`,
@@ -171,4 +202,38 @@ export function allowed(op: OperationName, who: Actor, keyId?: string): Seen {
     actor: who.actor,
     ...(keyId === undefined ? {} : { keyId }),
   };
+}
+
+/**
+ * The call on a deactivated key is refused INVALID_STATE, audited as denied, and nothing is
+ * signed; the key is active again afterwards.
+ */
+export async function assertRefusedDeactivated(
+  h: OpHarness,
+  op: OperationName,
+  keyId: string,
+  call: (cred: Credential) => Promise<unknown>,
+): Promise<void> {
+  await h.core.setKeyState(h.admin.as(`deactivate-${keyId}`), keyId, 'deactivated');
+  const signed = h.calls.sign;
+  await assertRefused(h, op, call, 'INVALID_STATE', 'denied', keyId);
+  assert.equal(h.calls.sign, signed, 'nothing signed');
+  await h.core.setKeyState(h.admin.as(`reactivate-${keyId}`), keyId, 'active');
+}
+
+/** The policy's denial: POLICY_DENIED, audited as denied, nothing signed. */
+export async function assertPolicyDenied(
+  h: OpHarness,
+  op: OperationName,
+  keyId: string,
+  call: (cred: Credential) => Promise<unknown>,
+): Promise<void> {
+  const signed = h.calls.sign;
+  h.policy.verdict = { decision: 'deny', reason: 'not this one' };
+  try {
+    await assertRefused(h, op, call, 'POLICY_DENIED', 'denied', keyId);
+  } finally {
+    h.policy.verdict = { decision: 'allow' };
+  }
+  assert.equal(h.calls.sign, signed, 'nothing signed');
 }

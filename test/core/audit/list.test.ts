@@ -1,15 +1,11 @@
 // audit.list (src/core/audit/list.ts) through the dispatcher: the node's entries after a sequence
 // number, a page at a time, in order and chained; a read (listing writes nothing); only
 // audit:read may list; a limit or start out of range is INVALID_REQUEST.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('audit.list', () => {
   test('pages of entries in order, each chained to the one before; listing writes nothing', async () => {

@@ -3,11 +3,11 @@
 // is a stand-in with the real one's refusals (a live node: CONFLICT; an unknown one: NOT_FOUND;
 // src/cluster/membership.ts remove), since the real one needs etcd; a node outside any cluster
 // answers NOT_FOUND. Only an admin may remove a node.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterDeps } from '../../../src/core/context.js';
 import { conflict, notFound } from '../../../src/errors.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness, refuses } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, refuses, useOps } from '../_ops.js';
 
 const nodes = new Map([
   ['n2', { live: false }],
@@ -28,16 +28,8 @@ const membership: ClusterDeps = {
   },
 };
 
-let h: OpHarness;
-let alone: OpHarness;
-before(async () => {
-  h = await openOps({ cluster: membership });
-  alone = await openOps();
-});
-after(async () => {
-  await h.close();
-  await alone.close();
-});
+const h = useOps({ cluster: membership });
+const alone = useOps();
 
 describe('cluster.remove-node', () => {
   test('a node that is down is removed; audited as allowed', async () => {

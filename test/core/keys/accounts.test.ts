@@ -3,33 +3,24 @@
 // computes for the imported key and for the HD root's derived child; both are reads (nothing
 // audited on success, nor an unknown address); without keys:sign they are refused; a caller
 // without a valid token is UNAUTHENTICATED (counted in aggregate, not written one by one).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HDNodeWallet, Mnemonic, Wallet } from 'ethers';
 import { ABANDON, ETH0, hex, privateKey } from '../_fixtures.js';
-import { assertForbidden, assertRefused, openOps, type OpHarness, refuses } from '../_ops.js';
+import { assertForbidden, assertRefused, refuses, useOps } from '../_ops.js';
 
 const wallet = new Wallet(hex(privateKey('accounts')));
 const child = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ABANDON), ETH0);
 
-let h: OpHarness;
 let plainId: string;
 let rootId: string;
-before(async () => {
-  h = await openOps();
-  plainId = (
-    await h.core.importKey(h.admin.as('i0'), {
-      name: 'acc-plain',
-      algorithm: 'secp256k1',
-      privateKey: wallet.privateKey,
-    })
-  ).id;
+const h = useOps({}, async () => {
+  plainId = await h.importKey('acc-plain', wallet.privateKey);
   rootId = (
     await h.core.importKey(h.admin.as('i1'), { name: 'acc-root', algorithm: 'secp256k1', mnemonic: ABANDON })
   ).id;
   await h.core.deriveKey(h.admin.as('d1'), rootId, ETH0);
 });
-after(() => h.close());
 
 const anonymous = (requestId: string) => ({ principal: { kind: 'anonymous' as const }, requestId });
 

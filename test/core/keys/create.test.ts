@@ -3,19 +3,15 @@
 // a created key is a valid curve point; each is audited as allowed before it exists; a token
 // without keys:create is refused; a taken name is CONFLICT and a placement a lone node cannot meet
 // is PLACEMENT_UNSATISFIABLE.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { HDKey } from '@scure/bip32';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import { ABANDON, hex, privateKey, unhex } from '../_fixtures.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('key.create', () => {
   test('a new secp256k1 key: a point on the curve, active, audited as allowed', async () => {

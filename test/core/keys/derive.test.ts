@@ -2,17 +2,15 @@
 // xpub are the ones @scure/bip32 derives from the same mnemonic; a derivation is a use, audited as
 // allowed; without keys:read it is refused; a single key has nothing to derive (INVALID_REQUEST)
 // and a destroyed root derives nothing (INVALID_STATE).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HDKey } from '@scure/bip32';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import { ABANDON, ETH0, hex, privateKey } from '../_fixtures.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
 let root: string;
-before(async () => {
-  h = await openOps();
+const h = useOps({}, async () => {
   root = (
     await h.core.importKey(h.admin.as('i0'), {
       name: 'derive-root',
@@ -21,7 +19,6 @@ before(async () => {
     })
   ).id;
 });
-after(() => h.close());
 
 describe('key.derive', () => {
   test("the child at a path: @scure/bip32's public key and xpub; audited as allowed", async () => {

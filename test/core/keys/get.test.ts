@@ -1,18 +1,14 @@
 // key.get (src/core/keys/get.ts) through the dispatcher: the key's view, public only; a read, so
 // nothing is audited when it succeeds or the key is unknown; a token without keys:read, or
 // narrowed to other keys, is refused and audited as denied.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { newId } from '../../../src/util/ids.js';
 import { hex, privateKey } from '../_fixtures.js';
-import { assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('key.get', () => {
   test('the view: public key and addresses, no material; a read writes no entry', async () => {

@@ -1,15 +1,11 @@
 // key.list (src/core/keys/list.ts) through the dispatcher: every key page by page with a cursor,
 // filters by state and name, a narrowed token sees only its keys; a read, so a success writes no
 // entry; without keys:read it is refused, and a bad limit is INVALID_REQUEST.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('key.list', () => {
   test('pages through every key in creation order; filters; narrowed tokens see their keys only', async () => {

@@ -1,21 +1,17 @@
 // key.sign (src/core/keys/sign.ts) through the dispatcher: the signature is judged by
 // @noble/curves against the key's public key, the allowed entry names the caller, a token without
 // keys:sign is refused and audited as denied, and a deactivated key refuses to sign.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { newId } from '../../../src/util/ids.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertRefusedDeactivated, useOps } from '../_ops.js';
 
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/^0x/, ''), 'hex'));
 const DIGEST = '0x' + '5c'.repeat(32);
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('key.sign', () => {
   test('secp256k1 digest and ed25519 message: signatures @noble/curves accepts; audited as allowed', async () => {
@@ -41,18 +37,7 @@ describe('key.sign', () => {
 
   test('a deactivated key: INVALID_STATE, audited as denied; bad input: INVALID_REQUEST; unknown: NOT_FOUND', async () => {
     const k = await h.core.createKey(h.admin.as('mk4'), { name: 'sign-state', algorithm: 'secp256k1' });
-    await h.core.setKeyState(h.admin.as('st4'), k.id, 'deactivated');
-    const before = h.calls.sign;
-    await assertRefused(
-      h,
-      'key.sign',
-      (c) => h.core.sign(c, k.id, { digest: DIGEST }),
-      'INVALID_STATE',
-      'denied',
-      k.id,
-    );
-    assert.equal(h.calls.sign, before);
-    await h.core.setKeyState(h.admin.as('st5'), k.id, 'active');
+    await assertRefusedDeactivated(h, 'key.sign', k.id, (c) => h.core.sign(c, k.id, { digest: DIGEST }));
     await assertRefused(
       h,
       'key.sign',

@@ -2,18 +2,14 @@
 // audited as allowed before it is written and takes effect at once (a deactivated key refuses to
 // sign; a destroyed one leaves the enclave's cache); without keys:manage both are refused; the
 // transition table's refusals are INVALID_STATE, an unknown state INVALID_REQUEST.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../../src/util/ids.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
 const DIGEST = '0x' + '41'.repeat(32);
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('key.state', () => {
   test('deactivate: audited as allowed, and the key stops signing; active again signs', async () => {

@@ -1,29 +1,20 @@
 // key.verify (src/core/keys/verify.ts) through the dispatcher: a signature @noble/curves made with
 // the imported private key is valid, a changed one is not; audited as allowed; without keys:read
 // it is refused; a missing signature is INVALID_REQUEST, a destroyed key INVALID_STATE.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hex, privateKey, unhex } from '../_fixtures.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
 const DIGEST = '0x' + '7e'.repeat(32);
 const PRIV = privateKey('verify');
 const SIG = secp256k1.sign(unhex(DIGEST), PRIV, { prehash: false });
 
-let h: OpHarness;
 let keyId: string;
-before(async () => {
-  h = await openOps();
-  keyId = (
-    await h.core.importKey(h.admin.as('i0'), {
-      name: 'verify-k',
-      algorithm: 'secp256k1',
-      privateKey: hex(PRIV),
-    })
-  ).id;
+const h = useOps({}, async () => {
+  keyId = await h.importKey('verify-k', hex(PRIV));
 });
-after(() => h.close());
 
 describe('key.verify', () => {
   test("@noble/curves' signature is valid, a changed one is not; audited as allowed", async () => {

@@ -46,7 +46,8 @@ function testFile(op: OperationName): string {
 /**
  * The codes a test file provokes per operation: each `refuses('op', …, 'CODE')` and
  * `assertRefused(h, 'op', …, 'CODE', …)`, the code being the first upper-case literal after the
- * operation's name. A code passed in a variable is not seen here (the run-time check covers it).
+ * operation's name, and the one-code helpers (`assertRefusedDeactivated`, `assertPolicyDenied`).
+ * A code passed in a variable is not seen here (the run-time check covers it).
  */
 function provoked(text: string): { op: string; code: string }[] {
   const out: { op: string; code: string }[] = [];
@@ -56,6 +57,14 @@ function provoked(text: string): { op: string; code: string }[] {
     const next = rest.search(/\b(?:refuses|assertRefused)\(/);
     const code = /'([A-Z][A-Z_]+)'/.exec(next === -1 ? rest : rest.slice(0, next));
     if (code) out.push({ op: m[1]!, code: code[1]! });
+  }
+  // The helpers that provoke one code each (test/core/_ops.ts).
+  for (const [helper, code] of [
+    ['assertRefusedDeactivated', 'INVALID_STATE'],
+    ['assertPolicyDenied', 'POLICY_DENIED'],
+  ] as const) {
+    const re = new RegExp(`\\b${helper}\\(\\s*\\w+,\\s*'([a-z][a-z.-]*)'`, 'g');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push({ op: m[1]!, code });
   }
   return out;
 }
@@ -98,10 +107,12 @@ describe('every operation has its test through the dispatcher', () => {
       "await refuses('key.sign', h.core.sign(c, id, { digest: '0x' }),",
       "  'INVALID_STATE');",
       "await assertRefused(h, 'key.get', (c) => h.core.getKey(c, id), 'NOT_FOUND', 'none');",
+      "await assertPolicyDenied(h, 'bitcoin.psbt', keyId, sign());",
     ].join('\n');
     assert.deepEqual(provoked(text), [
       { op: 'key.sign', code: 'INVALID_STATE' },
       { op: 'key.get', code: 'NOT_FOUND' },
+      { op: 'bitcoin.psbt', code: 'POLICY_DENIED' },
     ]);
   });
 });

@@ -1,15 +1,11 @@
 // rpc.call (Core.authorizeSigner in src/core/core.ts, the JSON-RPC signer's gate) through the
 // dispatcher: a token with keys:sign passes, and a read writes no entry; without keys:sign the
 // call is refused and audited as denied; no token, or a revoked one, is UNAUTHENTICATED.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertForbidden, openOps, type OpHarness, refuses } from '../_ops.js';
+import { assertForbidden, useOps, refuses } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('rpc.call', () => {
   test('a signer passes; nothing is audited', async () => {

@@ -1,15 +1,11 @@
 // token.create (src/core/tokens/create.ts) through the dispatcher: the minted token authenticates
 // with exactly its scopes and keys; audited as allowed (naming the token, never its secret);
 // only an admin may mint; an unknown scope is INVALID_REQUEST.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('token.create', () => {
   test('the token works with its scopes and no others; audited as allowed, without the secret', async () => {

@@ -1,15 +1,11 @@
 // token.list (src/core/tokens/list.ts) through the dispatcher: every token's metadata and never a
 // secret or its hash; a read (nothing audited on success); only an admin may list; a revoked
 // token is UNAUTHENTICATED.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertForbidden, openOps, type OpHarness, refuses } from '../_ops.js';
+import { assertForbidden, useOps, refuses } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('token.list', () => {
   test('metadata of every token, no secret or hash; a read writes nothing', async () => {

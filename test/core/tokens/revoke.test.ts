@@ -1,16 +1,12 @@
 // token.revoke (src/core/tokens/revoke.ts) through the dispatcher: the revoked token stops working
 // with the next call; audited as allowed, naming the token; only an admin may revoke; an unknown
 // token is NOT_FOUND (audited: a revoke is no read).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newId } from '../../../src/util/ids.js';
-import { allowed, assertForbidden, assertRefused, openOps, type OpHarness } from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, useOps } from '../_ops.js';
 
-let h: OpHarness;
-before(async () => {
-  h = await openOps();
-});
-after(() => h.close());
+const h = useOps();
 
 describe('token.revoke', () => {
   test('the token is refused from the next call on; audited as allowed', async () => {
