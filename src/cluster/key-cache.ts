@@ -17,7 +17,7 @@ import type { EtcdStore } from '../store/etcd.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
 import { ReplicaKeys } from './replicas.js';
-import { KEYS_PREFIX, REPLICAS_PREFIX } from '../store/layout.js';
+import { KEYS_PREFIX, parseReplicaKey, REPLICAS_PREFIX } from '../store/layout.js';
 
 const KEYS = KEYS_PREFIX;
 const REPLICAS = REPLICAS_PREFIX;
@@ -47,8 +47,9 @@ export class KeyCache {
   }
 
   private indexChange(key: string, present: boolean): void {
-    const [, keyId, nodeId] = key.split('/');
-    if (!keyId || !nodeId) return;
+    const at = parseReplicaKey(key);
+    if (!at) return;
+    const { keyId, nodeId } = at;
     let set = this.index.get(keyId);
     if (present) {
       if (!set) this.index.set(keyId, (set = new Set()));

@@ -20,7 +20,7 @@ import {
   type ReplicaRecord,
   type SyncKey,
 } from './replicas.js';
-import { KEYS_PREFIX, keyKey, REPLICAS_PREFIX } from '../store/layout.js';
+import { KEYS_PREFIX, keyKey, parseReplicaKey, REPLICAS_PREFIX } from '../store/layout.js';
 import { scanAll } from '../store/scan.js';
 
 const PERIOD_MS = 10_000;
@@ -100,9 +100,9 @@ export class ReplicaSync {
     }
     const replicas = new Map<string, ReplicaRecord[]>();
     for (const e of await scanAll(this.store, REPLICAS_PREFIX, { page: MAX_LIST_LIMIT })) {
-      const [, keyId, nodeId] = e.key.split('/');
-      const r = keyId && nodeId ? parseReplica(e.value, keyId, nodeId) : undefined;
-      if (r) replicas.set(keyId!, [...(replicas.get(keyId!) ?? []), r]);
+      const at = parseReplicaKey(e.key);
+      const r = at ? parseReplica(e.value, at.keyId, at.nodeId) : undefined;
+      if (at && r) replicas.set(at.keyId, [...(replicas.get(at.keyId) ?? []), r]);
     }
     const keys: SyncKey[] = [];
     for (const [id, { rec }] of records)
