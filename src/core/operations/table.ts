@@ -35,6 +35,8 @@ const KEY_USE: readonly ErrorCode[] = [
   'INVALID_STATE',
   'NO_LIVE_REPLICA',
 ];
+/** A signature: a key use that the signing pipeline's policy may also refuse (pipeline/signing.ts). */
+const SIGNING: readonly ErrorCode[] = [...KEY_USE, 'POLICY_DENIED'];
 
 /** A row as written below; its action is its name in the table (OPERATIONS adds it). */
 type Row = Omit<OperationSpec, 'action'>;
@@ -64,7 +66,7 @@ const ROWS = {
   }),
   'key.list': op('keys:read', { read: true, errors: [...AUTH, 'INVALID_REQUEST'] }),
   'key.get': op('keys:read', { keyBound: true, read: true, errors: [...AUTH, 'NOT_FOUND'] }),
-  'key.sign': op('keys:sign', { keyBound: true, material: 'always', errors: KEY_USE }),
+  'key.sign': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
   'key.derive': op('keys:read', { keyBound: true, material: 'always', errors: KEY_USE }),
   'key.verify': op('keys:read', { keyBound: true, material: 'if-path', errors: KEY_USE }),
   'key.state': op('keys:manage', {
@@ -75,26 +77,10 @@ const ROWS = {
     keyBound: true,
     errors: [...AUTH, 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'],
   }),
-  'ethereum.transaction': op('keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
-  }),
-  'ethereum.message': op('keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: KEY_USE,
-  }),
-  'ethereum.typed-data': op('keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
-  }),
-  'bitcoin.psbt': op('keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...KEY_USE, 'POLICY_DENIED'],
-  }),
+  'ethereum.transaction': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
+  'ethereum.message': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
+  'ethereum.typed-data': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
+  'bitcoin.psbt': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
   'ethereum.accounts': op('keys:sign', { read: true, errors: AUTH }),
   'ethereum.account': op('keys:sign', {
     read: true,
