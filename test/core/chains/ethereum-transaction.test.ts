@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
-import { parseTransaction, recoverTransactionAddress, type Hex } from 'viem';
+import { parseTransaction, recoverTransactionAddress, type TransactionSerializedLegacy } from 'viem';
 import type { Credential } from '../../../src/core/context.js';
 import { hex, privateKey } from '../_fixtures.js';
 import {
@@ -42,8 +42,9 @@ describe('ethereum.transaction', () => {
     });
     assert.equal(r.rawTransaction, expected);
     assert.equal(r.from, wallet.address);
-    const raw = r.rawTransaction as Hex;
-    assert.equal(await recoverTransactionAddress({ serializedTransaction: raw as never }), wallet.address);
+    // A legacy (type 0) transaction, as asked for.
+    const raw = r.rawTransaction as TransactionSerializedLegacy;
+    assert.equal(await recoverTransactionAddress({ serializedTransaction: raw }), wallet.address);
     const parsed = parseTransaction(raw);
     assert.equal(parsed.value, 12345n);
     assert.equal(parsed.to, TO.toLowerCase());
