@@ -208,7 +208,7 @@ export function allowed(op: OperationName, who: Actor, keyId?: string): Seen {
  * The call on a deactivated key is refused INVALID_STATE, audited as denied, and nothing is
  * signed; the key is active again afterwards.
  */
-export async function assertRefusedDeactivated(
+async function assertRefusedDeactivated(
   h: OpHarness,
   op: OperationName,
   keyId: string,
@@ -222,7 +222,7 @@ export async function assertRefusedDeactivated(
 }
 
 /** The policy's denial: POLICY_DENIED, audited as denied, nothing signed. */
-export async function assertPolicyDenied(
+async function assertPolicyDenied(
   h: OpHarness,
   op: OperationName,
   keyId: string,
@@ -236,4 +236,18 @@ export async function assertPolicyDenied(
     h.policy.verdict = { decision: 'allow' };
   }
   assert.equal(h.calls.sign, signed, 'nothing signed');
+}
+
+/**
+ * A signature's refusals besides FORBIDDEN: a deactivated key (INVALID_STATE) and the policy's
+ * denial (POLICY_DENIED), each audited as denied with nothing signed.
+ */
+export async function assertSigningRefusals(
+  h: OpHarness,
+  op: OperationName,
+  keyId: string,
+  call: (cred: Credential) => Promise<unknown>,
+): Promise<void> {
+  await assertRefusedDeactivated(h, op, keyId, call);
+  await assertPolicyDenied(h, op, keyId, call);
 }

@@ -9,14 +9,7 @@ import * as bitcoin from 'bitcoinjs-lib';
 import type { Credential } from '../../../src/core/context.js';
 import { judge, txid, witnessInput } from '../../helpers/psbt.js';
 import { hex, privateKey } from '../_fixtures.js';
-import {
-  allowed,
-  assertForbidden,
-  assertPolicyDenied,
-  assertRefused,
-  assertRefusedDeactivated,
-  useOps,
-} from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertSigningRefusals, useOps } from '../_ops.js';
 
 const net = bitcoin.networks.regtest;
 const PRIV = privateKey('btc');
@@ -53,8 +46,7 @@ describe('bitcoin.psbt', () => {
   });
 
   test("the policy's denial: POLICY_DENIED; a deactivated key: INVALID_STATE; not base64: INVALID_REQUEST", async () => {
-    await assertPolicyDenied(h, 'bitcoin.psbt', keyId, sign());
-    await assertRefusedDeactivated(h, 'bitcoin.psbt', keyId, sign());
+    await assertSigningRefusals(h, 'bitcoin.psbt', keyId, sign());
     await assertRefused(h, 'bitcoin.psbt', sign('%%%'), 'INVALID_REQUEST', 'error', keyId);
   });
 });

@@ -8,14 +8,7 @@ import { verifyMessage as ethersVerify, Wallet } from 'ethers';
 import { verifyMessage, type Hex } from 'viem';
 import type { Credential } from '../../../src/core/context.js';
 import { hex, privateKey } from '../_fixtures.js';
-import {
-  allowed,
-  assertForbidden,
-  assertPolicyDenied,
-  assertRefused,
-  assertRefusedDeactivated,
-  useOps,
-} from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertSigningRefusals, useOps } from '../_ops.js';
 
 const wallet = new Wallet(hex(privateKey('eth-msg')));
 
@@ -40,8 +33,7 @@ describe('ethereum.message', () => {
   });
 
   test('a deactivated key: INVALID_STATE; the policy: POLICY_DENIED; a message that is no string: INVALID_REQUEST', async () => {
-    await assertRefusedDeactivated(h, 'ethereum.message', keyId, sign('x'));
-    await assertPolicyDenied(h, 'ethereum.message', keyId, sign('x'));
+    await assertSigningRefusals(h, 'ethereum.message', keyId, sign('x'));
     await assertRefused(h, 'ethereum.message', sign(42), 'INVALID_REQUEST', 'error', keyId);
   });
 });

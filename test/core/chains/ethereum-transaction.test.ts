@@ -8,14 +8,7 @@ import { Wallet } from 'ethers';
 import { parseTransaction, recoverTransactionAddress, type TransactionSerializedLegacy } from 'viem';
 import type { Credential } from '../../../src/core/context.js';
 import { hex, privateKey } from '../_fixtures.js';
-import {
-  allowed,
-  assertForbidden,
-  assertPolicyDenied,
-  assertRefused,
-  assertRefusedDeactivated,
-  useOps,
-} from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertSigningRefusals, useOps } from '../_ops.js';
 
 const wallet = new Wallet(hex(privateKey('eth-tx')));
 const TO = '0x000000000000000000000000000000000000dEaD';
@@ -56,8 +49,7 @@ describe('ethereum.transaction', () => {
   });
 
   test("the policy's denial: POLICY_DENIED; a deactivated key: INVALID_STATE; another from: INVALID_REQUEST", async () => {
-    await assertPolicyDenied(h, 'ethereum.transaction', keyId, sign(TX));
-    await assertRefusedDeactivated(h, 'ethereum.transaction', keyId, sign(TX));
+    await assertSigningRefusals(h, 'ethereum.transaction', keyId, sign(TX));
     await assertRefused(
       h,
       'ethereum.transaction',

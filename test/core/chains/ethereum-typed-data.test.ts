@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import { keccak256, toUtf8Bytes, verifyTypedData } from 'ethers';
 import type { Credential } from '../../../src/core/context.js';
 import { MAIL, MAIL_TYPES } from '../../fixtures/eip712-mail.js';
-import {
-  allowed,
-  assertForbidden,
-  assertPolicyDenied,
-  assertRefused,
-  assertRefusedDeactivated,
-  useOps,
-} from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertSigningRefusals, useOps } from '../_ops.js';
 
 const COW = '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826';
 
@@ -36,8 +29,7 @@ describe('ethereum.typed-data', () => {
   });
 
   test("the policy's denial: POLICY_DENIED; a deactivated key: INVALID_STATE; no primaryType: INVALID_REQUEST", async () => {
-    await assertPolicyDenied(h, 'ethereum.typed-data', keyId, sign(MAIL));
-    await assertRefusedDeactivated(h, 'ethereum.typed-data', keyId, sign(MAIL));
+    await assertSigningRefusals(h, 'ethereum.typed-data', keyId, sign(MAIL));
     const { primaryType: _p, ...noPrimary } = MAIL;
     await assertRefused(h, 'ethereum.typed-data', sign(noPrimary), 'INVALID_REQUEST', 'error', keyId);
   });

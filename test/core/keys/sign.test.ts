@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { newId } from '../../../src/util/ids.js';
-import {
-  allowed,
-  assertForbidden,
-  assertPolicyDenied,
-  assertRefused,
-  assertRefusedDeactivated,
-  useOps,
-} from '../_ops.js';
+import { allowed, assertForbidden, assertRefused, assertSigningRefusals, useOps } from '../_ops.js';
 
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/^0x/, ''), 'hex'));
 const DIGEST = '0x' + '5c'.repeat(32);
@@ -44,8 +37,7 @@ describe('key.sign', () => {
 
   test('a deactivated key: INVALID_STATE; the policy: POLICY_DENIED; bad input: INVALID_REQUEST; unknown: NOT_FOUND', async () => {
     const k = await h.core.createKey(h.admin.as('mk4'), { name: 'sign-state', algorithm: 'secp256k1' });
-    await assertRefusedDeactivated(h, 'key.sign', k.id, (c) => h.core.sign(c, k.id, { digest: DIGEST }));
-    await assertPolicyDenied(h, 'key.sign', k.id, (c) => h.core.sign(c, k.id, { digest: DIGEST }));
+    await assertSigningRefusals(h, 'key.sign', k.id, (c) => h.core.sign(c, k.id, { digest: DIGEST }));
     await assertRefused(
       h,
       'key.sign',

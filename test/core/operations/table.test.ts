@@ -46,7 +46,7 @@ function testFile(op: OperationName): string {
 /**
  * The codes a test file provokes per operation: each `refuses('op', …, 'CODE')` and
  * `assertRefused(h, 'op', …, 'CODE', …)`, the code being the first upper-case literal after the
- * operation's name, and the one-code helpers (`assertRefusedDeactivated`, `assertPolicyDenied`).
+ * operation's name, and a signature's two (`assertSigningRefusals`: INVALID_STATE, POLICY_DENIED).
  * A code passed in a variable is not seen here (the run-time check covers it).
  */
 function provoked(text: string): { op: string; code: string }[] {
@@ -58,14 +58,10 @@ function provoked(text: string): { op: string; code: string }[] {
     const code = /'([A-Z][A-Z_]+)'/.exec(next === -1 ? rest : rest.slice(0, next));
     if (code) out.push({ op: m[1]!, code: code[1]! });
   }
-  // The helpers that provoke one code each (test/core/_ops.ts).
-  for (const [helper, code] of [
-    ['assertRefusedDeactivated', 'INVALID_STATE'],
-    ['assertPolicyDenied', 'POLICY_DENIED'],
-  ] as const) {
-    const re = new RegExp(`\\b${helper}\\(\\s*\\w+,\\s*'([a-z][a-z.-]*)'`, 'g');
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push({ op: m[1]!, code });
-  }
+  // The helper that provokes a signature's refusals (test/core/_ops.ts).
+  const helper = /\bassertSigningRefusals\(\s*\w+,\s*'([a-z][a-z.-]*)'/g;
+  for (let m = helper.exec(text); m !== null; m = helper.exec(text))
+    out.push({ op: m[1]!, code: 'INVALID_STATE' }, { op: m[1]!, code: 'POLICY_DENIED' });
   return out;
 }
 
@@ -107,11 +103,12 @@ describe('every operation has its test through the dispatcher', () => {
       "await refuses('key.sign', h.core.sign(c, id, { digest: '0x' }),",
       "  'INVALID_STATE');",
       "await assertRefused(h, 'key.get', (c) => h.core.getKey(c, id), 'NOT_FOUND', 'none');",
-      "await assertPolicyDenied(h, 'bitcoin.psbt', keyId, sign());",
+      "await assertSigningRefusals(h, 'bitcoin.psbt', keyId, sign());",
     ].join('\n');
     assert.deepEqual(provoked(text), [
       { op: 'key.sign', code: 'INVALID_STATE' },
       { op: 'key.get', code: 'NOT_FOUND' },
+      { op: 'bitcoin.psbt', code: 'INVALID_STATE' },
       { op: 'bitcoin.psbt', code: 'POLICY_DENIED' },
     ]);
   });
