@@ -46,6 +46,7 @@ import {
 import { openEtcdStore } from './store/etcd.js';
 import { CA_FILE } from './tls/certs.js';
 import type { ClusterConfig } from './config.js';
+import { BOOTSTRAP_KEY } from './store/layout.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -56,7 +57,6 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-const BOOTSTRAP_KEY = 'system/bootstrap';
 /** How long one registration waits for a holder to wrap the integrity key to this node. */
 const INTEGRITY_WAIT_MS = 30_000;
 

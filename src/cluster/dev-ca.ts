@@ -13,8 +13,9 @@ import { KeymeshError } from '../errors.js';
 import type { EtcdStore } from '../store/etcd.js';
 import { createCa, issueServerCert, type CertificateAuthority } from '../tls/certs.js';
 import type { PeerTls } from './forward.js';
+import { ClusterLayout } from '../store/layout.js';
 
-export const DEV_CA_KEY = 'cluster/dev-ca';
+export const DEV_CA_KEY = ClusterLayout.devCa;
 
 export interface ClusterTls {
   /** The CA certificate (PEM) peers and attestations are checked against. */

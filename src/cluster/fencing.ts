@@ -38,6 +38,7 @@ import type { Entry, WatchEvent } from '../store/store.js';
 import { ClusterKeys, checkKeyId, checkNodeId } from './ids.js';
 import { parseNodeRecord, type Membership } from './membership.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
+import { ClusterLayout, KEYS_PREFIX } from '../store/layout.js';
 
 /** Added to a fenced holder's TTL before it is counted as stopped: clock-rate differences (1 %)
  * and a signature that was already being made when its lease ran out. */
@@ -76,7 +77,7 @@ export async function revokeLeaseById(store: EtcdStore, leaseId: string): Promis
 }
 
 function parseAckKey(key: string, keyId: string): { revision: number; nodeId: string } | undefined {
-  const prefix = `cluster/acks/${keyId}/`;
+  const prefix = ClusterLayout.acksOf(keyId);
   if (!key.startsWith(prefix)) return undefined;
   const [rev, nodeId, ...rest] = key.slice(prefix.length).split('/');
   if (rest.length || !rev || !nodeId || !/^[1-9][0-9]{0,15}$/.test(rev)) return undefined;
@@ -130,7 +131,7 @@ export async function awaitAcks(
     wakeAll();
   };
 
-  const ackPrefix = `cluster/acks/${keyId}/`;
+  const ackPrefix = ClusterLayout.acksOf(keyId);
   const onAck = (key: string) => {
     const a = parseAckKey(key, keyId);
     if (!a || a.revision < revision || !want.has(a.nodeId)) return;
@@ -317,7 +318,7 @@ export class StateAcker {
     opts: StateAckerOptions,
   ): Promise<StateAcker> {
     const a = new StateAcker(store, membership, opts);
-    a.cache = await PrefixCache.start(store, opts.prefix ?? 'keys/', {
+    a.cache = await PrefixCache.start(store, opts.prefix ?? KEYS_PREFIX, {
       onChange: (c) => a.enqueue(c),
       onError: (e) => a.report(e),
     });
@@ -347,7 +348,7 @@ export class StateAcker {
   }
 
   private enqueue(c: PrefixChange): void {
-    const prefix = this.opts.prefix ?? 'keys/';
+    const prefix = this.opts.prefix ?? KEYS_PREFIX;
     const keyId = c.key.slice(prefix.length);
     if (!keyId || keyId.includes('/')) return;
     const change: KeyChange = { keyId, value: c.value, previous: c.previous, modRevision: c.modRevision };

@@ -34,18 +34,8 @@ export function checkKeyId(s: unknown): string {
   return s;
 }
 
-/** etcd layout (inside the store's namespace). */
-export const ClusterKeys = {
-  /** Leased liveness record of a node: present exactly while its lease is held. */
-  nodesPrefix: 'cluster/nodes/',
-  node: (id: string) => `cluster/nodes/${id}`,
-  /** Persistent membership record (no lease): a node known to the cluster, live or not. */
-  membersPrefix: 'cluster/members/',
-  member: (id: string) => `cluster/members/${id}`,
-  /** Acknowledgements of a key's state change at a revision, one per holder, leased to the holder. */
-  acksPrefix: (keyId: string, revision: number) => `cluster/acks/${keyId}/${revision}/`,
-  ack: (keyId: string, revision: number, nodeId: string) => `cluster/acks/${keyId}/${revision}/${nodeId}`,
-} as const;
+/** etcd layout (inside the store's namespace): the cluster's part of src/store/layout.ts. */
+export { ClusterLayout as ClusterKeys } from '../store/layout.js';
 
 /** A node's peer endpoint, https://HOST:PORT and nothing else (INVALID_REQUEST otherwise). */
 export function parsePeerEndpoint(endpoint: unknown): URL {

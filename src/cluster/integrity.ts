@@ -26,15 +26,13 @@
 import { KeymeshError } from '../errors.js';
 import type { IntegrityKeys } from '../enclave/enclave.js';
 import type { EtcdStore } from '../store/etcd.js';
+import { IntegrityLayout } from '../store/layout.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
+import { scanAll } from '../store/scan.js';
 import { ClusterKeys, isNodeId } from './ids.js';
 import { parseMemberRecord, type Membership, type NodeView } from './membership.js';
 
-export const IntegrityKeysInEtcd = {
-  marker: 'system/integrity',
-  copiesPrefix: 'system/integrity-copies/',
-  copy: (nodeId: string) => `system/integrity-copies/${nodeId}`,
-} as const;
+export const IntegrityKeysInEtcd = IntegrityLayout;
 
 const CHECK_RE = /^0x[0-9a-f]{64}$/;
 const PUB_RE = /^0x[0-9a-f]{64}$/;
@@ -229,7 +227,7 @@ export class ClusterIntegrity {
   private async shareOnce(nodes: readonly NodeView[]): Promise<number> {
     if (this.closed || !this.held()) return 0;
     const have = new Map<string, { tpk: string | undefined; modRevision: number }>();
-    for (const e of await this.store.list(IntegrityKeysInEtcd.copiesPrefix, { limit: MAX_LIST_LIMIT })) {
+    for (const e of await scanAll(this.store, IntegrityKeysInEtcd.copiesPrefix, { page: MAX_LIST_LIMIT })) {
       const id = e.key.slice(IntegrityKeysInEtcd.copiesPrefix.length);
       have.set(id, { tpk: parseCopy(e.value, id)?.transportPublicKey, modRevision: e.modRevision });
     }

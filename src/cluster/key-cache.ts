@@ -17,9 +17,10 @@ import type { EtcdStore } from '../store/etcd.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import { PrefixCache, type PrefixChange } from './prefix-cache.js';
 import { ReplicaKeys } from './replicas.js';
+import { KEYS_PREFIX, parseReplicaKey, REPLICAS_PREFIX } from '../store/layout.js';
 
-const KEYS = 'keys/';
-const REPLICAS = 'replicas/';
+const KEYS = KEYS_PREFIX;
+const REPLICAS = REPLICAS_PREFIX;
 /** The store's bound on one listing: beyond it, keys go the etcd way (see the header). */
 const LIST_LIMIT = MAX_LIST_LIMIT;
 
@@ -46,8 +47,9 @@ export class KeyCache {
   }
 
   private indexChange(key: string, present: boolean): void {
-    const [, keyId, nodeId] = key.split('/');
-    if (!keyId || !nodeId) return;
+    const at = parseReplicaKey(key);
+    if (!at) return;
+    const { keyId, nodeId } = at;
     let set = this.index.get(keyId);
     if (present) {
       if (!set) this.index.set(keyId, (set = new Set()));

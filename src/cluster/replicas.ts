@@ -26,11 +26,9 @@ import type { Compare } from '../store/store.js';
 import { MAX_TXN_OPS } from '../store/limits.js';
 import { checkKeyId, checkNodeId, isNodeId } from './ids.js';
 import { isEligible, type Placement, type PlacementNode } from './placement.js';
+import { replicaKey, replicasOf } from '../store/layout.js';
 
-export const ReplicaKeys = {
-  prefix: (keyId: string) => `replicas/${keyId}/`,
-  replica: (keyId: string, nodeId: string) => `replicas/${keyId}/${nodeId}`,
-} as const;
+export const ReplicaKeys = { prefix: replicasOf, replica: replicaKey } as const;
 
 const PUB_RE = /^0x[0-9a-f]{64}$/;
 const B64_RE = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -16,6 +16,7 @@ import type { Membership, NodeView } from './membership.js';
 import { forwardOrder } from './placement.js';
 import { ReplicaKeys } from './replicas.js';
 import type { KeyCache } from './key-cache.js';
+import { keyKey } from '../store/layout.js';
 
 /** NO_LIVE_REPLICA from the forwarder when the call provably reached no holder's application. */
 function isNotSent(e: unknown): boolean {
@@ -56,7 +57,7 @@ export class ClusterRouting {
     if (known.length > 0 && this.cache?.record(keyId) !== undefined) return known;
     const prefix = ReplicaKeys.prefix(keyId);
     // Both reads at once: one etcd round trip on the path of every key-using call.
-    const [rec, replicas] = await Promise.all([this.store.get(`keys/${keyId}`), this.store.list(prefix)]);
+    const [rec, replicas] = await Promise.all([this.store.get(keyKey(keyId)), this.store.list(prefix)]);
     if (!rec) return undefined;
     const parsed = JSON.parse(rec.value) as { replicas?: unknown };
     if (!Array.isArray(parsed.replicas)) return undefined;

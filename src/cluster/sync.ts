@@ -9,7 +9,6 @@
 // Runs are serialised and coalesced; a periodic run catches anything a failed run left behind.
 import type { Enclave } from '../enclave/enclave.js';
 import type { EtcdStore } from '../store/etcd.js';
-import type { Entry } from '../store/store.js';
 import { MAX_LIST_LIMIT } from '../store/limits.js';
 import type { Membership } from './membership.js';
 import { wrapConstraint } from './placement.js';
@@ -22,6 +21,8 @@ import {
   type ReplicaRecord,
   type SyncKey,
 } from './replicas.js';
+import { KEYS_PREFIX, keyKey, parseReplicaKey, REPLICAS_PREFIX } from '../store/layout.js';
+import { scanAll } from '../store/scan.js';
 
 const PERIOD_MS = 10_000;
 
@@ -79,29 +80,17 @@ export class ReplicaSync {
     return this.running;
   }
 
-  private async listAll(prefix: string): Promise<Entry[]> {
-    const out: Entry[] = [];
-    for (;;) {
-      const page = await this.store.list(prefix, {
-        limit: MAX_LIST_LIMIT,
-        ...(out.length ? { after: out[out.length - 1]!.key } : {}),
-      });
-      out.push(...page);
-      if (page.length < MAX_LIST_LIMIT) return out;
-    }
-  }
-
   async runOnce(): Promise<SyncOutcome> {
     const outcome: SyncOutcome = { wrapped: 0, removed: 0 };
     if (this.closed || !this.membership.isLive()) return outcome;
     const nodes = this.membership.nodes();
     const records = new Map<string, { rec: KeyRecord; modRevision: number }>();
-    for (const e of await this.listAll('keys/')) {
+    for (const e of await scanAll(this.store, KEYS_PREFIX, { page: MAX_LIST_LIMIT })) {
       // Checked like every key record (src/records/integrity.ts): a record no node wrote is
       // neither synced nor, above all, written back with a fresh MAC. It is reported and skipped.
       let rec: KeyRecord;
       try {
-        rec = await openKeyRecord(this.store, e.key.slice('keys/'.length), e.value);
+        rec = await openKeyRecord(this.store, e.key.slice(KEYS_PREFIX.length), e.value);
       } catch (err) {
         this.onError(err instanceof Error ? err : new Error(String(err)));
         continue;
@@ -109,10 +98,10 @@ export class ReplicaSync {
       if (Array.isArray(rec.replicas)) records.set(rec.id, { rec, modRevision: e.modRevision });
     }
     const replicas = new Map<string, ReplicaRecord[]>();
-    for (const e of await this.listAll('replicas/')) {
-      const [, keyId, nodeId] = e.key.split('/');
-      const r = keyId && nodeId ? parseReplica(e.value, keyId, nodeId) : undefined;
-      if (r) replicas.set(keyId!, [...(replicas.get(keyId!) ?? []), r]);
+    for (const e of await scanAll(this.store, REPLICAS_PREFIX, { page: MAX_LIST_LIMIT })) {
+      const at = parseReplicaKey(e.key);
+      const r = at ? parseReplica(e.value, at.keyId, at.nodeId) : undefined;
+      if (at && r) replicas.set(at.keyId, [...(replicas.get(at.keyId) ?? []), r]);
     }
     const keys: SyncKey[] = [];
     for (const [id, { rec }] of records)
@@ -154,14 +143,14 @@ export class ReplicaSync {
         puts = replicaRecords({ keyId, version: mine.version, algorithm: mine.algorithm }, made, this.selfId);
       }
       if (puts.length === 0 && removes.length === 0) continue;
-      const t = syncTxn({ key: `keys/${keyId}`, modRevision: entry?.modRevision ?? 0 }, puts, removes);
+      const t = syncTxn({ key: keyKey(keyId), modRevision: entry?.modRevision ?? 0 }, puts, removes);
       if (entry && entry.rec.sealed !== null) {
         // The record's replica list follows the replicas (what GET /v1/keys/{id} shows).
         const holders = new Set((replicas.get(keyId) ?? []).map((r) => r.nodeId));
         for (const p of puts) holders.add(p.nodeId);
         for (const r of removes) holders.delete(r.nodeId);
         const next: KeyRecord = { ...entry.rec, seq: entry.rec.seq + 1, replicas: [...holders].sort() };
-        t.ops.push({ type: 'put', key: `keys/${keyId}`, value: await sealKeyRecord(this.store, next) });
+        t.ops.push({ type: 'put', key: keyKey(keyId), value: await sealKeyRecord(this.store, next) });
       }
       const res = await this.store.txn(t.compares, t.ops);
       if (res.ok) {

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { Principal } from './auth/principal.js';
 import type { Policy } from './pipeline/signing.js';
 import type { Caller } from './auth/scopes.js';
+import { OPERATIONS, type OperationName } from './operations/table.js';
 
 export interface AuditSink {
   append(input: AuditInput): Promise<AuditEntry>;
@@ -92,18 +93,22 @@ export interface OpContext {
   deps: CoreDeps;
   caller: Caller;
   requestId: string;
+  /** The operation the dispatcher is running (its row of operations/table.ts). */
+  operation: OperationName;
 }
 
-/** Record that an operation is allowed; resolves once durable, before the effect. */
+/**
+ * Record that the running operation is allowed, under its action from the operations table;
+ * resolves once durable, before the effect.
+ */
 export function auditAllowed(
   ctx: OpContext,
-  action: string,
   keyId: string | undefined,
   details?: AuditInput['details'],
 ): Promise<AuditEntry> {
   return ctx.deps.audit.append({
     actor: ctx.caller.actor,
-    action,
+    action: OPERATIONS[ctx.operation].action,
     ...(keyId === undefined ? {} : { keyId }),
     outcome: 'allowed',
     requestId: ctx.requestId,

@@ -105,7 +105,7 @@ export class Core {
       caller = await authenticate(this.deps.store, cred.principal);
       authorize(caller, spec.scope, spec.keyBound ? call.keyId : undefined);
       if (cred.inputError !== undefined) throw invalid(cred.inputError);
-      const ctx: OpContext = { deps: this.deps, caller, requestId: cred.requestId };
+      const ctx: OpContext = { deps: this.deps, caller, requestId: cred.requestId, operation: call.op };
       // Routing only now, after authentication and authorisation: a caller without a valid token
       // or scope learns nothing of where a key is, and causes no peer call.
       const router = this.router;

@@ -1,12 +1,14 @@
 // The signing pipeline (core/pipeline/signing.ts) against an in-process core on real parts: every
 // signing operation reaches the policy seam with a decoded intent before anything is audited as
 // allowed or signed; a denial is audited and signs nothing; a pending verdict signs nothing and
-// comes out as ApprovalPending carrying the approval id, for the adapters to render.
+// comes out as ApprovalPending carrying the approval id, for the adapters to render; a failure
+// while executing is audited as an error after the allowed entry.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApprovalPending } from '../../src/core/pipeline/outcome.js';
 import type { SigningIntent, Verdict } from '../../src/core/pipeline/signing.js';
 import type { Credential } from '../../src/core/context.js';
+import { KeymeshError } from '../../src/errors.js';
 import { openTestCore, type TestCore } from '../helpers/core.js';
 
 let t: TestCore;
@@ -74,4 +76,33 @@ test('pending: nothing signed, the approval id comes out for the adapter', async
   assert.equal(t.calls.sign, before);
   assert.deepEqual(entries('p1'), [], 'neither allowed nor failed');
   verdict = { decision: 'allow' };
+});
+
+test('a failure while executing: the allowed entry stands and the failure is audited as an error', async () => {
+  const k = await t.core.createKey(admin, { name: 'p4', algorithm: 'secp256k1' });
+  verdict = { decision: 'allow' };
+  t.faults.sign = new KeymeshError('ENCLAVE_FAILURE', 'the enclave refused');
+  const before = t.calls.sign;
+  try {
+    await assert.rejects(
+      t.core.sign({ ...admin, requestId: 'e1' }, k.id, { digest: '0x' + '44'.repeat(32) }),
+      {
+        code: 'ENCLAVE_FAILURE',
+      },
+    );
+  } finally {
+    delete t.faults.sign;
+  }
+  assert.equal(t.calls.sign, before + 1, 'the enclave was asked, after the allowed entry');
+  assert.deepEqual(entries('e1'), [
+    ['key.sign', 'allowed'],
+    ['key.sign', 'error'],
+  ]);
+  assert.equal(
+    t.audit.list(0, 1000).filter((e) => e.requestId === 'e1')[1]!.details?.code,
+    'ENCLAVE_FAILURE',
+  );
+  // A success writes the allowed entry only: it is the durable record made before the signature.
+  await t.core.sign({ ...admin, requestId: 'e2' }, k.id, { digest: '0x' + '44'.repeat(32) });
+  assert.deepEqual(entries('e2'), [['key.sign', 'allowed']]);
 });

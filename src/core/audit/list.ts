@@ -6,7 +6,9 @@ import { invalid } from '../../errors.js';
 import type { OpContext } from '../context.js';
 
 export interface ListAuditInput {
+  /** Entries with a greater sequence number; default 0 (from the start). */
   after?: number | string;
+  /** 1 to AUDIT_PAGE_MAX; default 100. */
   limit?: number | string;
 }
 

@@ -92,7 +92,7 @@ export async function signBitcoinPsbt(
   };
   if (signer.path !== undefined) details.path = signer.path;
   return runSigning(ctx, {
-    operation: 'bitcoin.psbt',
+    operation: ctx.operation,
     keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
     digests: plan.requests.map((r) => r.digest),

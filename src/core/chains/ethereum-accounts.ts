@@ -11,7 +11,9 @@ import { parseAddress } from '../../chains/ethereum/fields.js';
 import { KeymeshError } from '../../errors.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, type KeyRecord, openKeyRecord } from '../keys/record.js';
+import { KEYS_PREFIX, keyKey } from '../../store/layout.js';
+import { scan } from '../../store/scan.js';
+import { type KeyRecord, openKeyRecord } from '../keys/record.js';
 import { ethereumAddressOf } from './signer.js';
 
 export interface EthereumAccount {
@@ -22,7 +24,6 @@ export interface EthereumAccount {
 }
 
 const SCAN_PAGE = 500;
-const PREFIX = keyKey('');
 const MEMO_LIMIT = 100_000;
 /** Address → id of an active key with that address. */
 const keyOf = new Map<string, string>();
@@ -49,13 +50,8 @@ async function* callerKeys(ctx: OpContext): AsyncGenerator<KeyRecord> {
     }
     return;
   }
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.list(PREFIX, { ...(after ? { after } : {}), limit: SCAN_PAGE });
-    yield* await Promise.all(page.map((e) => openKeyRecord(store, e.key.slice(PREFIX.length), e.value)));
-    if (page.length < SCAN_PAGE) return;
-    after = page[page.length - 1]!.key;
-  }
+  for await (const e of scan(store, KEYS_PREFIX, { page: SCAN_PAGE }))
+    yield await openKeyRecord(store, e.key.slice(KEYS_PREFIX.length), e.value);
 }
 
 /** The caller's signing accounts: active secp256k1 keys it may use, oldest first, one per address. */

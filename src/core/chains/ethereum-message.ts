@@ -24,7 +24,7 @@ export async function signEthereumMessage(
   const digest = personalMessageHash(message);
   const messageHash = toHex(digest);
   return runSigning(ctx, {
-    operation: 'ethereum.message',
+    operation: ctx.operation,
     keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
     digests: [digest],

@@ -38,7 +38,7 @@ export async function signEthereumTransaction(
     );
   const described = describeTransaction(parsed.type, parsed.tx);
   return runSigning(ctx, {
-    operation: 'ethereum.transaction',
+    operation: ctx.operation,
     keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
     digests: [digest],

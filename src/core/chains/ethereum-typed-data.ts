@@ -48,7 +48,7 @@ export async function signEthereumTypedData(
   for (const [k, v] of Object.entries(details))
     if (k.startsWith('domain.') && typeof v === 'string') domain[k.slice(7)] = v;
   return runSigning(ctx, {
-    operation: 'ethereum.typed-data',
+    operation: ctx.operation,
     keyId: id,
     ...(signer.path !== undefined ? { path: signer.path } : {}),
     digests: [digest],

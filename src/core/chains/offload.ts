@@ -37,7 +37,6 @@ class Lane {
     private readonly onExit: (lane: Lane) => void,
   ) {
     this.worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB } });
-    this.worker.unref();
     this.worker.on('message', (msg: FromChainWorker) => {
       const job = this.job;
       if (!job || msg.id !== job.task.id) return;
@@ -54,6 +53,9 @@ class Lane {
       job?.reject(new KeymeshError('UNAVAILABLE', 'the request could not be completed; retry it'));
       this.onExit(this);
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again, so an unref
+    // made before it left every process that ever used the pool unable to exit by itself.
+    this.worker.unref();
   }
 
   start(job: Job): void {

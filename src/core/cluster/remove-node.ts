@@ -7,7 +7,7 @@ import { auditAllowed, type OpContext } from '../context.js';
 export async function removeClusterNode(ctx: OpContext, nodeId: string): Promise<{ removed: string }> {
   const cluster = ctx.deps.cluster;
   if (!cluster) throw new KeymeshError('NOT_FOUND', 'this node is not in a cluster');
-  await auditAllowed(ctx, 'cluster.remove-node', undefined, { node: nodeId });
+  await auditAllowed(ctx, undefined, { node: nodeId });
   await cluster.removeNode(nodeId);
   return { removed: nodeId };
 }

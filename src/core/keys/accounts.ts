@@ -24,7 +24,16 @@ import {
   listEthereumAccounts as listKeyAccounts,
 } from '../chains/ethereum-accounts.js';
 import type { OpContext } from '../context.js';
-import { keyKey, type KeyRecord, openKeyRecord } from './record.js';
+import {
+  ethAddressIndexKey,
+  ethAddressIndexOf,
+  HD_ADDRESSES_PREFIX,
+  hdAddressesOf,
+  hdAddressKey,
+  keyKey,
+} from '../../store/layout.js';
+import { scan } from '../../store/scan.js';
+import { type KeyRecord, openKeyRecord } from './record.js';
 
 export type { EthereumAccount };
 
@@ -41,15 +50,6 @@ interface StoredAccount {
   at: string;
 }
 
-const ROOT_PREFIX = 'hdaddr/';
-const INDEX_PREFIX = 'ethaddr/';
-const rootAccountsPrefix = (keyId: string) => `${ROOT_PREFIX}${keyId}/`;
-const rootAccountKey = (keyId: string, address: string) =>
-  `${rootAccountsPrefix(keyId)}${address.toLowerCase()}`;
-const indexPrefix = (address: string) => `${INDEX_PREFIX}${address.toLowerCase()}/`;
-const indexKey = (address: string, keyId: string) => `${indexPrefix(address)}${keyId}`;
-const PAGE = 1000;
-
 /** Record that HD root `keyId` derived `address` at `path` (idempotent). */
 export async function recordDerivedEthereumAccount(
   store: Store,
@@ -57,30 +57,20 @@ export async function recordDerivedEthereumAccount(
   path: string,
   address: string,
 ): Promise<void> {
-  const own = rootAccountKey(keyId, address);
+  const own = hdAddressKey(keyId, address);
   if (await store.get(own)) return;
   const value: StoredAccount = { keyId, path, address, at: new Date().toISOString() };
   // Losing the race means another request recorded the same fact first: nothing to do.
   await store.txn(
     [
       { key: own, modRevision: 0 },
-      { key: indexKey(address, keyId), modRevision: 0 },
+      { key: ethAddressIndexKey(address, keyId), modRevision: 0 },
     ],
     [
       { type: 'put', key: own, value: JSON.stringify(value) },
-      { type: 'put', key: indexKey(address, keyId), value: JSON.stringify({ keyId, path }) },
+      { type: 'put', key: ethAddressIndexKey(address, keyId), value: JSON.stringify({ keyId, path }) },
     ],
   );
-}
-
-async function* listAll(store: Store, prefix: string): AsyncGenerator<{ key: string; value: string }> {
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.list(prefix, { ...(after ? { after } : {}), limit: PAGE });
-    yield* page;
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]!.key;
-  }
 }
 
 async function loadRecord(store: Store, id: string): Promise<KeyRecord | undefined> {
@@ -91,8 +81,7 @@ async function loadRecord(store: Store, id: string): Promise<KeyRecord | undefin
 /** The accounts derived so far from HD root `keyId`, in the order they were first derived. */
 export async function derivedEthereumAccounts(store: Store, keyId: string): Promise<EthereumAccount[]> {
   const rows: StoredAccount[] = [];
-  for await (const e of listAll(store, rootAccountsPrefix(keyId)))
-    rows.push(JSON.parse(e.value) as StoredAccount);
+  for await (const e of scan(store, hdAddressesOf(keyId))) rows.push(JSON.parse(e.value) as StoredAccount);
   rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return rows.map((r) => ({ address: r.address, keyId, path: r.path }));
 }
@@ -112,8 +101,8 @@ export async function listEthereumAccounts(ctx: OpContext): Promise<EthereumAcco
   } else {
     // Only roots that derived something have entries; walk those, not every key record.
     let last: string | undefined;
-    for await (const e of listAll(store, ROOT_PREFIX)) {
-      const id = e.key.slice(ROOT_PREFIX.length, e.key.indexOf('/', ROOT_PREFIX.length));
+    for await (const e of scan(store, HD_ADDRESSES_PREFIX)) {
+      const id = e.key.slice(HD_ADDRESSES_PREFIX.length, e.key.indexOf('/', HD_ADDRESSES_PREFIX.length));
       if (id !== last) roots.push((last = id));
     }
   }
@@ -142,8 +131,8 @@ export async function resolveEthereumAccount(
   const want = parseAddress(field, address);
   const store = ctx.deps.store;
   let inactive: ResolvedAccount | undefined;
-  const prefix = indexPrefix(want);
-  for await (const e of listAll(store, prefix)) {
+  const prefix = ethAddressIndexOf(want);
+  for await (const e of scan(store, prefix)) {
     const keyId = e.key.slice(prefix.length);
     if (!mayUseKey(ctx.caller, keyId)) continue;
     const r = await loadRecord(store, keyId);

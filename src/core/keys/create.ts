@@ -14,7 +14,8 @@ import { parseHex, toBase64, toHex, wipe } from '../../util/bytes.js';
 import { newId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
 import { parseAlgorithm, parseLabels, parseName } from './input.js';
-import { keyKey, nameKey, type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
+import { keyKey, nameKey } from '../../store/layout.js';
+import { type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
 
 export interface CreateKeyInput {
   name: unknown;
@@ -207,7 +208,7 @@ async function persist(
         publicKey: made.publicKey,
       });
   }
-  await auditAllowed(ctx, meta.origin === 'generated' ? 'key.create' : 'key.import', meta.id, {
+  await auditAllowed(ctx, meta.id, {
     name: meta.name,
     algorithm: meta.algorithm,
     publicKey: record.publicKey,

@@ -38,7 +38,7 @@ export async function deriveKey(ctx: OpContext, id: string, path: unknown): Prom
   if (!record.hd) throw invalid('derive needs an HD root; this key is a single private key');
   if (path === undefined || path === null) throw invalid("path is required, e.g. m/44'/60'/0'/0/0");
   const canonical = formatPath(parsePath(path, 'path'));
-  await auditAllowed(ctx, 'key.derive', id, { path: canonical });
+  await auditAllowed(ctx, id, { path: canonical });
   const child = await ctx.deps.enclave.derive(materialRef(key), canonical);
   const addresses = keyAddresses(record.algorithm, child.publicKey);
   const out: DerivedView = { path: canonical, publicKey: toHex(child.publicKey), addresses };

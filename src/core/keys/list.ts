@@ -4,7 +4,9 @@ import { invalid } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { mayUseKey } from '../auth/scopes.js';
 import type { OpContext } from '../context.js';
-import { keyKey, nameKey, type KeyRecord, openKeyRecord, toKeyView, type KeyView } from './record.js';
+import { KEYS_PREFIX, keyKey, nameKey } from '../../store/layout.js';
+import { scan } from '../../store/scan.js';
+import { type KeyRecord, openKeyRecord, toKeyView, type KeyView } from './record.js';
 import { type KeyState, KeyStates } from './states.js';
 
 export interface ListKeysInput {
@@ -15,7 +17,6 @@ export interface ListKeysInput {
 }
 
 const SCAN_PAGE = 500;
-const PREFIX = keyKey('');
 
 export async function listKeys(
   ctx: OpContext,
@@ -41,19 +42,16 @@ export async function listKeys(
   }
 
   const keys: KeyView[] = [];
-  let after = input.cursor === undefined ? undefined : keyKey(input.cursor);
-  for (;;) {
-    const page = await store.list(PREFIX, { ...(after ? { after } : {}), limit: SCAN_PAGE });
+  const after = input.cursor === undefined ? undefined : keyKey(input.cursor);
+  for await (const e of scan(store, KEYS_PREFIX, {
+    ...(after === undefined ? {} : { after }),
+    page: SCAN_PAGE,
+  })) {
     // Every record is checked (a record no node wrote fails the listing, RECORD_INTEGRITY).
-    const records = await Promise.all(
-      page.map((e) => openKeyRecord(store, e.key.slice(PREFIX.length), e.value)),
-    );
-    for (const r of records) {
-      if (!want(r)) continue;
-      if (keys.length === limit) return { keys, nextCursor: keys[keys.length - 1]!.id };
-      keys.push(toKeyView(r));
-    }
-    if (page.length < SCAN_PAGE) return { keys };
-    after = page[page.length - 1]!.key;
+    const r = await openKeyRecord(store, e.key.slice(KEYS_PREFIX.length), e.value);
+    if (!want(r)) continue;
+    if (keys.length === limit) return { keys, nextCursor: keys[keys.length - 1]!.id };
+    keys.push(toKeyView(r));
   }
+  return { keys };
 }

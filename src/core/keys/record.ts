@@ -1,7 +1,6 @@
 // The key record as stored: identity, public key, state and the sealed private material (a blob
 // only the enclave can open). `toKeyView` is the public key object of the API contract; it is the
 // only way a record leaves the core.
-import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { publicKeyToAddress } from 'viem/accounts';
 import type { Algorithm } from '../../enclave/enclave.js';
@@ -13,6 +12,7 @@ import type { Placement } from '../../cluster/placement.js';
 import { parseReplica, ReplicaKeys } from '../../cluster/replicas.js';
 import { recordsOf } from '../../records/integrity.js';
 import { checkKeyRecord } from './record-check.js';
+import { keyKey, nameKey } from '../../store/layout.js';
 
 export interface KeyRecord {
   id: string;
@@ -64,7 +64,8 @@ export interface KeyView {
   replicas?: string[];
 }
 
-export const keyKey = (id: string) => `keys/${id}`;
+// The store's key layout is src/store/layout.ts; re-exported for the modules that import it here.
+export { keyKey, nameKey };
 
 /**
  * A key record as stored under keys/<id>, checked (src/records/integrity.ts: MAC, shape, not a
@@ -78,9 +79,6 @@ export function openKeyRecord(store: Store, id: string, json: string): Promise<K
 export function sealKeyRecord(store: Store, record: KeyRecord): Promise<string> {
   return recordsOf(store).seal('key', record.id, record);
 }
-/** Name index. Hashed so that any name fits the store's key-length bound. */
-export const nameKey = (name: string) =>
-  `keynames/${createHash('sha256').update(name, 'utf8').digest('hex')}`;
 
 /**
  * Cluster mode, per store: which node this is and whether it may sign now. Registered by the Core

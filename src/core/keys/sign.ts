@@ -36,7 +36,7 @@ export async function signWithKey(
   const kind = req.digest ? 'digest' : 'message';
   const sha256 = createHash('sha256').update(signed).digest('hex');
   return runSigning(ctx, {
-    operation: 'key.sign',
+    operation: ctx.operation,
     keyId: id,
     ...(path !== undefined ? { path } : {}),
     digests: [signed],

@@ -4,8 +4,8 @@
 import { conflict, invalid, notFound } from '../../errors.js';
 import { isId } from '../../util/ids.js';
 import { auditAllowed, type OpContext } from '../context.js';
-import { keyKey, loadKey, type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
-import { ReplicaKeys } from '../../cluster/replicas.js';
+import { loadKey, type KeyRecord, sealKeyRecord, toKeyView, type KeyView } from './record.js';
+import { keyKey, replicaKey, replicasOf } from '../../store/layout.js';
 import type { Op } from '../../store/store.js';
 import { assertTransition, type KeyState } from './states.js';
 
@@ -35,15 +35,15 @@ async function transition(ctx: OpContext, id: string, to: KeyState): Promise<Key
     ...(record.replicas !== undefined ? { sealed: '' } : {}),
     ...(to === 'destroyed' ? { sealed: null } : {}),
   };
-  await auditAllowed(ctx, to === 'destroyed' ? 'key.destroy' : 'key.state', id, { from: record.state, to });
+  await auditAllowed(ctx, id, { from: record.state, to });
   const cluster = record.replicas !== undefined ? ctx.deps.cluster : undefined;
   // In a cluster: who holds it now (they must apply the change before this returns), and, on
   // destroy, their replicas go in the same transaction as the tombstone.
-  const prefix = ReplicaKeys.prefix(id);
+  const prefix = replicasOf(id);
   const holders = cluster ? (await ctx.deps.store.list(prefix)).map((e) => e.key.slice(prefix.length)) : [];
   const ops: Op[] = [{ type: 'put', key: keyKey(id), value: await sealKeyRecord(ctx.deps.store, next) }];
   if (cluster && to === 'destroyed')
-    for (const h of holders) ops.push({ type: 'delete', key: ReplicaKeys.replica(id, h) });
+    for (const h of holders) ops.push({ type: 'delete', key: replicaKey(id, h) });
   const res = await ctx.deps.store.txn([{ key: keyKey(id), modRevision }], ops);
   if (!res.ok) throw conflict('The key changed while this request was in progress; try again.');
   // Moving away from active: returns only once every live holder has applied it (or was fenced).

@@ -27,7 +27,7 @@ export async function verifyWithKey(
   const signature = parseHex('signature', input.signature, { len: 64 });
   // HD roots: the signature is checked against the child's key at `path` (derived public key).
   const path = parseKeyPath(record, input.path);
-  await auditAllowed(ctx, 'key.verify', id, path !== undefined ? { path } : undefined);
+  await auditAllowed(ctx, id, path !== undefined ? { path } : undefined);
   const publicKey =
     path === undefined
       ? Buffer.from(record.publicKey.slice(2), 'hex')

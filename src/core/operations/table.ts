@@ -37,16 +37,19 @@ const KEY_USE: readonly ErrorCode[] = [
   'UNSUPPORTED',
   'NO_LIVE_REPLICA',
 ];
+/** A signature: a key use that the signing pipeline's policy may also refuse (pipeline/signing.ts). */
+const SIGNING: readonly ErrorCode[] = [...KEY_USE, 'POLICY_DENIED'];
 /** Chain signing decodes its input on the chain-work pool, which refuses when it is full. */
-const CHAIN_USE: readonly ErrorCode[] = [...KEY_USE, 'UNAVAILABLE'];
+const CHAIN_SIGNING: readonly ErrorCode[] = [...SIGNING, 'UNAVAILABLE'];
+
+/** A row as written below; its action is its name in the table (OPERATIONS adds it). */
+type Row = Omit<OperationSpec, 'action'>;
 
 function op(
-  action: string,
   scope: Scope | null,
   o: { keyBound?: boolean; material?: Material; read?: boolean; errors: readonly ErrorCode[] },
-): OperationSpec {
+): Row {
   return {
-    action,
     scope,
     keyBound: o.keyBound ?? false,
     material: o.material ?? 'never',
@@ -56,63 +59,53 @@ function op(
   };
 }
 
-export const OPERATIONS = {
-  'cluster.describe': op('cluster.describe', null, { read: true, errors: [...AUTH, 'NOT_FOUND'] }),
-  'cluster.remove-node': op('cluster.remove-node', 'admin', {
+const ROWS = {
+  'cluster.describe': op(null, { read: true, errors: ['UNAUTHENTICATED', 'NOT_FOUND'] }),
+  'cluster.remove-node': op('admin', {
     errors: [...AUTH, 'INVALID_REQUEST', 'NOT_FOUND', 'CONFLICT', 'UNAVAILABLE'],
   }),
-  'key.create': op('key.create', 'keys:create', {
+  'key.create': op('keys:create', {
     errors: [...AUTH, 'INVALID_REQUEST', 'CONFLICT', 'PLACEMENT_UNSATISFIABLE'],
   }),
-  'key.import': op('key.import', 'keys:create', {
+  'key.import': op('keys:create', {
     errors: [...AUTH, 'INVALID_REQUEST', 'CONFLICT', 'PLACEMENT_UNSATISFIABLE'],
   }),
-  'key.list': op('key.list', 'keys:read', { read: true, errors: [...AUTH, 'INVALID_REQUEST'] }),
-  'key.get': op('key.get', 'keys:read', { keyBound: true, read: true, errors: [...AUTH, 'NOT_FOUND'] }),
-  'key.sign': op('key.sign', 'keys:sign', { keyBound: true, material: 'always', errors: KEY_USE }),
-  'key.derive': op('key.derive', 'keys:read', { keyBound: true, material: 'always', errors: KEY_USE }),
-  'key.verify': op('key.verify', 'keys:read', { keyBound: true, material: 'if-path', errors: KEY_USE }),
-  'key.state': op('key.state', 'keys:manage', {
+  'key.list': op('keys:read', { read: true, errors: [...AUTH, 'INVALID_REQUEST'] }),
+  'key.get': op('keys:read', { keyBound: true, read: true, errors: [...AUTH, 'NOT_FOUND'] }),
+  'key.sign': op('keys:sign', { keyBound: true, material: 'always', errors: SIGNING }),
+  'key.derive': op('keys:read', { keyBound: true, material: 'always', errors: KEY_USE }),
+  'key.verify': op('keys:read', { keyBound: true, material: 'if-path', errors: KEY_USE }),
+  'key.state': op('keys:manage', {
     keyBound: true,
     errors: [...AUTH, 'INVALID_REQUEST', 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'],
   }),
-  'key.destroy': op('key.destroy', 'keys:manage', {
+  'key.destroy': op('keys:manage', {
     keyBound: true,
     errors: [...AUTH, 'NOT_FOUND', 'INVALID_STATE', 'CONFLICT'],
   }),
-  'ethereum.transaction': op('ethereum.transaction', 'keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...CHAIN_USE, 'POLICY_DENIED'],
-  }),
-  'ethereum.message': op('ethereum.message', 'keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: CHAIN_USE,
-  }),
-  'ethereum.typed-data': op('ethereum.typed-data', 'keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...CHAIN_USE, 'POLICY_DENIED'],
-  }),
-  'bitcoin.psbt': op('bitcoin.psbt', 'keys:sign', {
-    keyBound: true,
-    material: 'always',
-    errors: [...CHAIN_USE, 'POLICY_DENIED'],
-  }),
-  'ethereum.accounts': op('ethereum.accounts', 'keys:sign', { read: true, errors: AUTH }),
-  'ethereum.account': op('ethereum.account', 'keys:sign', {
+  'ethereum.transaction': op('keys:sign', { keyBound: true, material: 'always', errors: CHAIN_SIGNING }),
+  'ethereum.message': op('keys:sign', { keyBound: true, material: 'always', errors: CHAIN_SIGNING }),
+  'ethereum.typed-data': op('keys:sign', { keyBound: true, material: 'always', errors: CHAIN_SIGNING }),
+  'bitcoin.psbt': op('keys:sign', { keyBound: true, material: 'always', errors: CHAIN_SIGNING }),
+  'ethereum.accounts': op('keys:sign', { read: true, errors: AUTH }),
+  'ethereum.account': op('keys:sign', {
     read: true,
     errors: [...AUTH, 'INVALID_REQUEST', 'NOT_FOUND'],
   }),
-  'rpc.call': op('rpc.call', 'keys:sign', { read: true, errors: AUTH }),
-  'token.create': op('token.create', 'admin', { errors: [...AUTH, 'INVALID_REQUEST'] }),
-  'token.list': op('token.list', 'admin', { read: true, errors: AUTH }),
-  'token.revoke': op('token.revoke', 'admin', { errors: [...AUTH, 'NOT_FOUND'] }),
-  'audit.list': op('audit.list', 'audit:read', { read: true, errors: [...AUTH, 'INVALID_REQUEST'] }),
-} as const satisfies Record<string, OperationSpec>;
+  'rpc.call': op('keys:sign', { read: true, errors: AUTH }),
+  'token.create': op('admin', { errors: [...AUTH, 'INVALID_REQUEST'] }),
+  'token.list': op('admin', { read: true, errors: AUTH }),
+  'token.revoke': op('admin', { errors: [...AUTH, 'NOT_FOUND'] }),
+  'audit.list': op('audit:read', { read: true, errors: [...AUTH, 'INVALID_REQUEST'] }),
+} as const satisfies Record<string, Row>;
 
-export type OperationName = keyof typeof OPERATIONS;
+export type OperationName = keyof typeof ROWS;
+
+/** Every operation's row, its name being its audit action (written once, as the row's key). */
+export const OPERATIONS: { readonly [K in OperationName]: OperationSpec & { readonly action: K } } =
+  Object.fromEntries(
+    Object.entries(ROWS).map(([name, row]) => [name, Object.freeze({ action: name, ...row })]),
+  ) as { [K in OperationName]: OperationSpec & { action: K } };
 
 export function isOperationName(s: unknown): s is OperationName {
   return typeof s === 'string' && Object.hasOwn(OPERATIONS, s);

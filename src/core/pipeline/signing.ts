@@ -5,6 +5,12 @@
 // assembled) → the answer. Loading the key and checking its state happen while decoding (the
 // intent holds the loaded record); a failure at any step is audited by the dispatcher (core.ts).
 // Routing, the step before, is pipeline/route.ts.
+//
+// The outcome's audit: a failure while executing (the enclave refused, the node stopped being
+// live) is written by the dispatcher as an error entry after the allowed one, once, like any
+// failure; a success writes nothing more, since the allowed entry, durable before the signature
+// exists, is its record (one fsync'd entry per signature, audit/log.ts); a pending outcome writes
+// nothing yet: neither allowed nor failed (the approval that resolves it will be audited).
 import type { AuditDetails } from '../../audit/chain.js';
 import { KeymeshError } from '../../errors.js';
 import { auditAllowed, type OpContext } from '../context.js';
@@ -59,6 +65,6 @@ export async function runSigning<T>(ctx: OpContext, intent: SigningIntent<T>): P
       keyId: intent.keyId,
     };
   // DESIGN.md: the audit entry is durable before the signature exists.
-  await auditAllowed(ctx, intent.operation, intent.keyId, intent.audit);
+  await auditAllowed(ctx, intent.keyId, intent.audit);
   return { kind: 'done', value: await intent.execute() };
 }

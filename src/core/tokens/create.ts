@@ -53,7 +53,7 @@ export async function createToken(
     seq: 1,
   };
   const value = await sealTokenRecord(ctx.deps.store, record);
-  await auditAllowed(ctx, 'token.create', undefined, { tokenId: id, scopes: scopes.join(' ') });
+  await auditAllowed(ctx, undefined, { tokenId: id, scopes: scopes.join(' ') });
   await ctx.deps.store.txn(
     [{ key: tokenKey(id), modRevision: 0 }],
     [{ type: 'put', key: tokenKey(id), value }],

@@ -28,7 +28,7 @@ export interface TokenRecord {
 
 export type TokenView = Omit<TokenRecord, 'secretHash' | 'seq' | 'revokedAt'>;
 
-export const tokenKey = (id: string) => `tokens/${id}`;
+export { tokenKey } from '../../store/layout.js';
 
 const TOKEN_FIELDS = new Set([
   'id',

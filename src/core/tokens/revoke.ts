@@ -13,7 +13,7 @@ export async function revokeToken(ctx: OpContext, id: string): Promise<void> {
   if (!e) throw notFound('token');
   const record = await openTokenRecord(store, id, e.value);
   if (record.revokedAt !== undefined) throw notFound('token');
-  await auditAllowed(ctx, 'token.revoke', undefined, { tokenId: id });
+  await auditAllowed(ctx, undefined, { tokenId: id });
   const next: TokenRecord = { ...record, seq: record.seq + 1, revokedAt: new Date().toISOString() };
   const res = await store.txn(
     [{ key: tokenKey(id), modRevision: e.modRevision }],
