@@ -201,23 +201,25 @@ async function startLocked(
     });
 
     const adminTokenPath = join(config.dataDir, 'admin.token');
-    if (etcd && integrity?.held()) {
+    if (etcd) {
       // Once per cluster: the node whose compare-and-set creates the marker makes the admin token
       // and is the only one to write it to its data dir. Only a node holding the integrity key
       // claims (the token record is MAC'd under it): the one that made the key always does. The
-      // claim comes first so two nodes
-      // starting together cannot both make one; a crash between claim and token leaves the
-      // cluster without an admin token (remedy: delete the marker in etcd and restart a node).
-      const claim = await etcd.txn(
-        [{ key: BOOTSTRAP_KEY, modRevision: 0 }],
-        [
-          {
-            type: 'put',
-            key: BOOTSTRAP_KEY,
-            value: JSON.stringify({ by: nodeId, at: new Date().toISOString() }),
-          },
-        ],
-      );
+      // claim comes first so two nodes starting together cannot both make one; a crash between
+      // claim and token leaves the cluster without an admin token (remedy: delete the marker in
+      // etcd and restart a node).
+      const claim = !integrity?.held()
+        ? { ok: false }
+        : await etcd.txn(
+            [{ key: BOOTSTRAP_KEY, modRevision: 0 }],
+            [
+              {
+                type: 'put',
+                key: BOOTSTRAP_KEY,
+                value: JSON.stringify({ by: nodeId, at: new Date().toISOString() }),
+              },
+            ],
+          );
       if (claim.ok) {
         const { id, token } = await bootstrapAdminToken(core.deps);
         writeFileAtomic(adminTokenPath, token + '\n', 0o600);

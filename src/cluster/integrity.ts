@@ -22,7 +22,8 @@
 // attested transport key (a static-static X25519 agreement only the two enclaves can compute), so
 // someone who can write to etcd cannot hand a joining node a key of their own. A copy whose key
 // check value differs from the marker's is refused too, and so is a data dir holding another
-// cluster's key.
+// cluster's key. A first node that crashes between publishing the marker and keeping its key
+// leaves a marker no node can serve: delete system/integrity in etcd and start a node again.
 import { KeymeshError } from '../errors.js';
 import type { IntegrityKeys } from '../enclave/enclave.js';
 import type { EtcdStore } from '../store/etcd.js';
