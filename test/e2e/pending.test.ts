@@ -1,7 +1,7 @@
 // A signature waiting for an approval, end to end over HTTP: the policy seam (CoreDeps.policy; a
 // pass-through unless one is given) answers pending, and the in-process HTTP server on a real core
-// (SQLite, enclave worker, audit writer) renders it as REST 202 {status, approvalId, operation,
-// keyId} and as the JSON-RPC error 4300 carrying the approval id. Nothing is signed, nothing is
+// (SQLite, enclave worker, audit writer) renders it as REST 202 {id, status, operation, keyId}
+// (the contract's approval object, API.md) and as the JSON-RPC error -32010 carrying the approval id. Nothing is signed, nothing is
 // audited as allowed or failed; the same call signs once the policy allows it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,14 +71,14 @@ describe('a pending outcome', () => {
     const before = t.calls.sign;
     const r = await call('POST', `/v1/keys/${keyId}/sign`, { digest: '0x' + '24'.repeat(32) });
     assert.equal(r.status, 202);
-    assert.deepEqual(r.body, { status: 'pending', approvalId: 'apr_e2e_1', operation: 'key.sign', keyId });
+    assert.deepEqual(r.body, { id: 'apr_e2e_1', status: 'pending', operation: 'key.sign', keyId });
     const tx = await call('POST', `/v1/keys/${keyId}/ethereum/transaction`, {
       transaction: { chainId: 1, nonce: 0, gas: 21000, gasPrice: '1', to: wallet.address },
     });
     assert.equal(tx.status, 202);
     assert.deepEqual(tx.body, {
+      id: 'apr_e2e_1',
       status: 'pending',
-      approvalId: 'apr_e2e_1',
       operation: 'ethereum.transaction',
       keyId,
     });
@@ -87,7 +87,7 @@ describe('a pending outcome', () => {
     assert.deepEqual([...written(r.requestId), ...written(tx.requestId)], []);
   });
 
-  test('JSON-RPC: error 4300 carrying the approval id; nothing signed or audited', async () => {
+  test('JSON-RPC: error -32010 carrying the approval id; nothing signed or audited', async () => {
     verdict = { decision: 'pending', approvalId: 'apr_e2e_2' };
     const before = t.calls.sign;
     const r = await call('POST', '/rpc', {
@@ -103,7 +103,7 @@ describe('a pending outcome', () => {
       error: {
         code: APPROVAL_PENDING,
         message: 'Approval pending',
-        data: { approvalId: 'apr_e2e_2', status: 202 },
+        data: { approvalId: 'apr_e2e_2', status: 'pending' },
       },
     });
     assert.equal(t.calls.sign, before);

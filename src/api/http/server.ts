@@ -186,7 +186,9 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     // Not a failure: the signature waits for an approval (pipeline/outcome.ts).
     if ((err as unknown) instanceof ApprovalPending) {
       const { approvalId, operation, keyId } = (err as unknown as ApprovalPending).outcome;
-      return reply.code(202).send({ status: 'pending', approvalId, operation, keyId });
+      // The contract's approval object (API.md): its id and status; the approval's other fields
+      // (required, approvedBy, expiresAt, the decoded request) come with the approvals themselves.
+      return reply.code(202).send({ id: approvalId, status: 'pending', operation, keyId });
     }
     if (isKeymeshError(err)) {
       // What the caller is not shown (ERROR_TABLE exposeMessage) is in the log.

@@ -52,14 +52,14 @@ const RPC_SCHEMA = {
 
 type Id = string | number | null;
 /**
- * A signature waiting for an approval (core/pipeline/outcome.ts): answered as an error, as clef
- * does for a request it has not signed yet, carrying the approval id to wait on.
+ * A signature waiting for an approval (core/pipeline/outcome.ts): answered as an error carrying
+ * the approval id to wait on, with the code and data the contract gives (API.md, "Extensions").
  */
-export const APPROVAL_PENDING = 4300;
+export const APPROVAL_PENDING = -32010;
 interface PendingError {
   code: typeof APPROVAL_PENDING;
   message: string;
-  data: { approvalId: string; status: 202 };
+  data: { approvalId: string; status: 'pending' };
 }
 type Response = { jsonrpc: '2.0'; id: Id } & ({ result: unknown } | { error: RpcError | PendingError });
 
@@ -144,7 +144,7 @@ async function call(c: CallContext, msg: unknown, req: FastifyRequest): Promise<
         error: {
           code: APPROVAL_PENDING,
           message: 'Approval pending',
-          data: { approvalId: e.outcome.approvalId, status: 202 },
+          data: { approvalId: e.outcome.approvalId, status: 'pending' },
         },
       });
     if (isKeymeshError(e)) {
