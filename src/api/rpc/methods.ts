@@ -77,14 +77,15 @@ async function signTx(core: RpcApi, cred: Credential, params: unknown[], max: nu
 
 async function signMessage(core: RpcApi, cred: Credential, address: unknown, field: string, data: unknown) {
   const { keyId, path } = await core.ethereumAccount(cred, address, field);
-  return (await core.signEthereumMessage(cred, keyId, { message: data, ...(path ? { path } : {}) }))
-    .signature;
+  // `from`: the core signs only if this key at this path is that address (chains/signer.ts).
+  const input = { message: data, from: address, ...(path ? { path } : {}) };
+  return (await core.signEthereumMessage(cred, keyId, input)).signature;
 }
 
 async function signTypedData(core: RpcApi, cred: Credential, address: unknown, field: string, td: unknown) {
   const { keyId, path } = await core.ethereumAccount(cred, address, field);
-  return (await core.signEthereumTypedData(cred, keyId, { typedData: td, ...(path ? { path } : {}) }))
-    .signature;
+  const input = { typedData: td, from: address, ...(path ? { path } : {}) };
+  return (await core.signEthereumTypedData(cred, keyId, input)).signature;
 }
 
 async function accounts({ api, cred }: CallContext, params: unknown[]) {

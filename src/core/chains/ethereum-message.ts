@@ -7,11 +7,13 @@ import { toHex } from '../../util/bytes.js';
 import type { OpContext } from '../context.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { runSigning } from '../pipeline/signing.js';
-import { enclaveSign, loadChainSigner } from './signer.js';
+import { enclaveSign, expectSigner, loadChainSigner } from './signer.js';
 
 export interface EthereumMessageInput {
   message: unknown;
   path?: unknown;
+  /** The address the caller expects to sign (JSON-RPC's account): refused unless it is the signer's. */
+  from?: unknown;
 }
 
 export async function signEthereumMessage(
@@ -20,6 +22,7 @@ export async function signEthereumMessage(
   input: EthereumMessageInput,
 ): Promise<Outcome<{ signature: string }>> {
   const signer = await loadChainSigner(ctx, id, input.path);
+  expectSigner(signer, input.from, 'from');
   const message = parsePersonalMessage(input.message, 'message');
   const digest = personalMessageHash(message);
   const messageHash = toHex(digest);

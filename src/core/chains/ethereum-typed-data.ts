@@ -11,11 +11,13 @@ import type { OpContext } from '../context.js';
 import type { Outcome } from '../pipeline/outcome.js';
 import { runSigning } from '../pipeline/signing.js';
 import { runChainTask } from './offload.js';
-import { enclaveSign, loadChainSigner } from './signer.js';
+import { enclaveSign, expectSigner, loadChainSigner } from './signer.js';
 
 export interface EthereumTypedDataInput {
   typedData: unknown;
   path?: unknown;
+  /** The address the caller expects to sign (JSON-RPC's account): refused unless it is the signer's. */
+  from?: unknown;
 }
 
 export async function signEthereumTypedData(
@@ -24,6 +26,7 @@ export async function signEthereumTypedData(
   input: EthereumTypedDataInput,
 ): Promise<Outcome<{ signature: string }>> {
   const signer = await loadChainSigner(ctx, id, input.path);
+  expectSigner(signer, input.from, 'from');
   const td = await runChainTask({
     op: 'typedData',
     // Text crosses to the worker far cheaper than a large object graph is cloned.

@@ -2,8 +2,9 @@
 // the key, check its state allows signing and that it is a secp256k1 key, and read the optional
 // HD `path`. Kept in one place so that the four operations refuse the same things the same way.
 import { ethereumAddress } from '../../chains/ethereum/address.js';
+import { parseAddress } from '../../chains/ethereum/fields.js';
 import type { SignRequest } from '../../enclave/enclave.js';
-import { KeymeshError, notFound } from '../../errors.js';
+import { invalid, KeymeshError, notFound } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
 import { isId } from '../../util/ids.js';
 import type { OpContext } from '../context.js';
@@ -22,6 +23,19 @@ export interface ChainSigner {
   publicKey?: Uint8Array;
   /** EIP-55 address of that key. Both are absent only for an HD root signing a PSBT without a path. */
   address?: string;
+}
+
+/**
+ * A caller that names the signing address (JSON-RPC's account, resolved through the address index
+ * in the store) gets a signature by exactly that address or none: the key and path it resolved to
+ * must derive it. So an address index edited in the store cannot make another child of the same
+ * root sign in that address's name. Checked before anything is audited as allowed.
+ */
+export function expectSigner(signer: ChainSigner, from: unknown, field: string): void {
+  if (from === undefined) return;
+  const want = parseAddress(field, from);
+  if (signer.address !== want)
+    throw invalid(`${field} is not the address of this key${signer.path ? ` at ${signer.path}` : ''}`);
 }
 
 /**

@@ -81,7 +81,12 @@ async function loadRecord(store: Store, id: string): Promise<KeyRecord | undefin
 /** The accounts derived so far from HD root `keyId`, in the order they were first derived. */
 export async function derivedEthereumAccounts(store: Store, keyId: string): Promise<EthereumAccount[]> {
   const rows: StoredAccount[] = [];
-  for await (const e of scan(store, hdAddressesOf(keyId))) rows.push(JSON.parse(e.value) as StoredAccount);
+  for await (const e of scan(store, hdAddressesOf(keyId))) {
+    const row = storedAccount(e.value);
+    // A malformed entry is not an account; whatever an entry says, a signature in an address's
+    // name is by that address or none (chains/signer.ts expectSigner).
+    if (row) rows.push(row);
+  }
   rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return rows.map((r) => ({ address: r.address, keyId, path: r.path }));
 }
@@ -123,6 +128,33 @@ export async function listEthereumAccounts(ctx: OpContext): Promise<EthereumAcco
  * active key if there is one, else one whose state then refuses the signature (409), so that a
  * deactivated account is not reported as unknown. NOT_FOUND if the caller has no such account.
  */
+/** An address entry as stored, or undefined for one that is not (parsed, not cast). */
+function storedAccount(value: string): StoredAccount | undefined {
+  try {
+    const v = JSON.parse(value) as Partial<Record<keyof StoredAccount, unknown>> | null;
+    if (v === null || typeof v !== 'object') return undefined;
+    const { keyId, path, address, at } = v;
+    if (typeof keyId !== 'string' || typeof path !== 'string' || typeof address !== 'string')
+      return undefined;
+    if (typeof at !== 'string' || path.length > 1024 || !/^0x[0-9a-fA-F]{40}$/.test(address))
+      return undefined;
+    return { keyId, path, address, at };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path an address index entry names, or undefined for an entry that is not one. */
+function indexedPath(value: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(value);
+    const path = (v as { path?: unknown } | null)?.path;
+    return typeof path === 'string' && path.length <= 1024 ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function resolveEthereumAccount(
   ctx: OpContext,
   address: unknown,
@@ -137,7 +169,8 @@ export async function resolveEthereumAccount(
     if (!mayUseKey(ctx.caller, keyId)) continue;
     const r = await loadRecord(store, keyId);
     if (!r || !r.hd || r.state === 'destroyed') continue;
-    const { path } = JSON.parse(e.value) as { path: string };
+    const path = indexedPath(e.value);
+    if (path === undefined) continue;
     if (r.state === 'active') return { keyId, path };
     inactive ??= { keyId, path };
   }

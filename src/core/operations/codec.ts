@@ -71,8 +71,11 @@ export const PEER_CODECS = deepFreeze({
     output: { rawTransaction: hex(MAX_JSON_FIELD_CHARS / 2), hash: hex(32), from: text(42) },
   },
   // A personal message is text or 0x-hex (UTF-8: at most 3 bytes per UTF-16 unit).
-  'ethereum.message': { input: { message: text(3 * MAX_MESSAGE_BYTES), path }, output: signatureOnly },
-  'ethereum.typed-data': { input: { typedData: json, path }, output: signatureOnly },
+  'ethereum.message': {
+    input: { message: text(3 * MAX_MESSAGE_BYTES), path, from: opt(text(42)) },
+    output: signatureOnly,
+  },
+  'ethereum.typed-data': { input: { typedData: json, path, from: opt(text(42)) }, output: signatureOnly },
   'bitcoin.psbt': {
     input: { psbt: text(MAX_PSBT_BASE64), network: text(64), path },
     output: { psbt: text(2 * MAX_PSBT_BASE64), signedInputs: { kind: 'uints', maxItems: 10_000 } },

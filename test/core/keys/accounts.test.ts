@@ -5,7 +5,8 @@
 // without a valid token is UNAUTHENTICATED (counted in aggregate, not written one by one).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HDNodeWallet, Mnemonic, Wallet } from 'ethers';
+import { HDNodeWallet, Mnemonic, verifyMessage, Wallet } from 'ethers';
+import { ethAddressIndexKey } from '../../../src/store/layout.js';
 import { ABANDON, ETH0, hex, privateKey } from '../_fixtures.js';
 import { assertForbidden, assertRefused, refuses, useOps } from '../_ops.js';
 
@@ -75,6 +76,56 @@ describe('ethereum.account', () => {
       h,
       'ethereum.account',
       (c) => h.core.ethereumAccount(c, stranger),
+      'NOT_FOUND',
+      'none',
+    );
+  });
+});
+
+describe('an address index edited in the store', () => {
+  test('cannot make another child of the same root sign in the address’s name', async () => {
+    const other = "m/44'/60'/0'/0/1";
+    await h.core.deriveKey(h.admin.as('d2'), rootId, other);
+    // Someone with write access to the store points the first child's address at the second path.
+    const store = h.core.deps.store;
+    const indexKey = ethAddressIndexKey(child.address, rootId);
+    const e = await store.get(indexKey);
+    assert.ok(e, 'the derived address is indexed');
+    await store.txn(
+      [],
+      [{ type: 'put', key: indexKey, value: JSON.stringify({ keyId: rootId, path: other }) }],
+    );
+    const resolved = await h.core.ethereumAccount(h.admin.as('t1'), child.address);
+    assert.deepEqual(resolved, { keyId: rootId, path: other });
+    // Signing in that address's name (JSON-RPC passes it as `from`) is refused, not done by the
+    // second child; without `from` the second child signs as itself, as its path asks.
+    const message = '0x' + Buffer.from('in whose name?').toString('hex');
+    await refuses(
+      'ethereum.message',
+      h.core.signEthereumMessage(h.admin.as('t2'), rootId, { message, path: other, from: child.address }),
+      'INVALID_REQUEST',
+    );
+    await refuses(
+      'ethereum.typed-data',
+      h.core.signEthereumTypedData(h.admin.as('t3'), rootId, {
+        typedData: { types: { EIP712Domain: [] }, primaryType: 'EIP712Domain', domain: {}, message: {} },
+        path: other,
+        from: child.address,
+      }),
+      'INVALID_REQUEST',
+    );
+    const own = await h.core.signEthereumMessage(h.admin.as('t4'), rootId, {
+      message,
+      path: ETH0,
+      from: child.address,
+    });
+    assert.equal(verifyMessage(Buffer.from('in whose name?'), own.signature), child.address);
+    // A malformed index entry is no account.
+    await store.txn([], [{ type: 'put', key: indexKey, value: '{"path": 7}' }]);
+    await assertRefused(
+      h,
+      'ethereum.account',
+      (c) => h.core.ethereumAccount(c, child.address),
       'NOT_FOUND',
       'none',
     );
