@@ -11,8 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ErrorCodes, KeymeshError, type ErrorCode } from '../../errors.js';
+import { MessageChannel } from 'node:worker_threads';
+import { KeymeshError } from '../../errors.js';
 import type {
   Algorithm,
   DerivedKey,
@@ -28,12 +28,12 @@ import type {
 } from '../enclave.js';
 import { DEV_KEY_FILE, SEAL_CONFIG_FILE, type Argon2Params } from '../sealing-key.js';
 import { IntegrityKeyFile } from './integrity.js';
+import { Slot } from './slot.js';
 import type {
   CacheOptions,
   Call,
   CallResults,
   ClusterContext,
-  FromWorker,
   InitSource,
   ToWorker,
   WorkerStats,
@@ -64,65 +64,6 @@ export const TRANSPORT_FILE = 'transport.sealed';
 const MAX_THREADS = 256;
 const CLOSE_GRACE_MS = 2000;
 const REPLACE_TIMEOUT_MS = 30_000;
-const WORKER_URL = new URL('./worker.js', import.meta.url);
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
-class Slot {
-  readonly worker: Worker;
-  readonly pending = new Map<number, Pending>();
-  ready = false;
-  dead = false;
-  readonly started: Promise<void>;
-
-  constructor(onExit: (slot: Slot) => void) {
-    this.worker = new Worker(WORKER_URL);
-    let settle!: { resolve: () => void; reject: (e: unknown) => void };
-    this.started = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.started.catch(() => undefined); // observed by whoever awaits it
-    this.worker.on('message', (msg: FromWorker) => {
-      if (msg.t === 'ready') {
-        this.ready = true;
-        settle.resolve();
-      } else if (msg.t === 'init-failed') {
-        settle.reject(toError(msg.code, msg.message));
-      } else if (msg.t === 'result') {
-        const p = this.pending.get(msg.id);
-        if (!p) return;
-        this.pending.delete(msg.id);
-        if (msg.ok) p.resolve(msg.value);
-        else p.reject(toError(msg.code, msg.message));
-      }
-    });
-    // An 'error' event is an uncaught exception inside the worker; 'exit' always follows it.
-    this.worker.on('error', () => undefined);
-    this.worker.on('exit', () => {
-      this.dead = true;
-      this.ready = false;
-      settle.reject(new KeymeshError('ENCLAVE_FAILURE', 'an enclave worker stopped while starting'));
-      const stopped = new KeymeshError(
-        'ENCLAVE_FAILURE',
-        'an enclave worker stopped; the request was not completed',
-      );
-      for (const p of this.pending.values()) p.reject(stopped);
-      this.pending.clear();
-      onExit(this);
-    });
-  }
-
-  post(msg: ToWorker, transfer: (ArrayBuffer | MessagePort)[] = []): void {
-    this.worker.postMessage(msg, transfer);
-  }
-}
-
-function toError(code: string, message: string): KeymeshError {
-  const known = (ErrorCodes as readonly string[]).includes(code) ? (code as ErrorCode) : 'ENCLAVE_FAILURE';
-  return new KeymeshError(known, typeof message === 'string' ? message : 'the enclave failed');
-}
-
 function copyToTransfer(b: Uint8Array): Uint8Array {
   const c = new Uint8Array(b.length);
   c.set(b);
